@@ -1,0 +1,32 @@
+// The scalar twin of softmax_f32_simd: same contract, computed with f64
+// accumulation and Math.exp, so it is also the accuracy reference.
+
+/** See softmax_f32_simd; identical contract. */
+export function softmax_f32_scalar(x: usize, ldx: i32, rows: i32, cols: i32, mask: usize, ldMask: i32, maskRow: usize): usize {
+  for (let r = 0; r < rows; r++) {
+    const row = x + ((<usize>r * <usize>ldx) << 2);
+    const m = mask != 0 ? mask + ((<usize>r * <usize>ldMask) << 2) : 0;
+    let mx: f64 = -Infinity;
+    for (let j = 0; j < cols; j++) {
+      const off = <usize>j << 2;
+      let v = load<f32>(row + off);
+      if (m != 0) v += load<f32>(m + off);
+      if (maskRow != 0) v += load<f32>(maskRow + off);
+      store<f32>(row + off, v);
+      // NaN must win, as it does in the SIMD max.
+      mx = isNaN(v) || isNaN(mx) ? NaN : max<f64>(mx, <f64>v);
+    }
+    let sum: f64 = 0;
+    for (let j = 0; j < cols; j++) {
+      const off = <usize>j << 2;
+      const e = Math.exp(<f64>load<f32>(row + off) - mx);
+      store<f32>(row + off, <f32>e);
+      sum += e;
+    }
+    for (let j = 0; j < cols; j++) {
+      const off = <usize>j << 2;
+      store<f32>(row + off, <f32>(<f64>load<f32>(row + off) / sum));
+    }
+  }
+  return x;
+}

@@ -1,0 +1,177 @@
+import { hasRelaxedSimd, hasSimd } from './features.js';
+import { Heap } from './heap.js';
+import type { Kernels } from './kernels.js';
+
+// One loader with explicit states. init() moves uninitialised → loading →
+// ready (or failed, after which init may be tried again); a second init()
+// while loading or ready returns the same promise and does nothing more.
+
+/** Where the wasm core can come from. */
+export type WasmSource =
+  | WebAssembly.Module
+  | URL
+  | string
+  | ArrayBuffer
+  | ArrayBufferView
+  | ResponseLike
+  | PromiseLike<ResponseLike>;
+
+/** What init() needs of a fetch() Response. */
+export interface ResponseLike {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly url: string;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** The two builds of the core, for loaders that can choose between them. */
+export interface WasmBuilds {
+  /** The plain SIMD build (linformer.wasm). */
+  simd: WasmSource;
+  /** The relaxed-SIMD build (linformer-relaxed.wasm), used where the engine validates it. */
+  relaxed?: WasmSource;
+}
+
+export type LoaderState = 'uninitialised' | 'loading' | 'ready' | 'failed';
+
+/** What init() settled on. */
+export interface BackendInfo {
+  /** 'relaxed-simd' when the relaxed build runs, else 'simd'. */
+  build: 'simd' | 'relaxed-simd';
+  /** Whether this engine validates relaxed SIMD at all. */
+  relaxedSimdAvailable: boolean;
+}
+
+/** How a runtime entry turns a source into bytes or a module, and finds the default. */
+export interface Platform {
+  /** The builds beside the package, for init() with no argument. */
+  defaultBuilds(): WasmBuilds;
+  /** Reads a URL or path that is not a WebAssembly.Module. */
+  fetchBytes(source: URL | string): Promise<ArrayBuffer | Uint8Array>;
+}
+
+let state: LoaderState = 'uninitialised';
+let pending: Promise<void> | null = null;
+let heap: Heap | null = null;
+let info: BackendInfo | null = null;
+let platform: Platform | null = null;
+
+/** Set once by the runtime entry (index.node.ts, index.browser.ts). */
+export function setPlatform(p: Platform): void {
+  platform = p;
+}
+
+export function loaderState(): LoaderState {
+  return state;
+}
+
+/** The ready heap, or a clear error when init() has not completed. */
+export function getHeap(): Heap {
+  if (heap) return heap;
+  const why =
+    state === 'loading'
+      ? 'init() has not finished: await it before using the package'
+      : state === 'failed'
+        ? 'init() failed: call init() again'
+        : 'call `await init()` before using the package';
+  throw new Error(`linformer-wasm is not initialised: ${why}`);
+}
+
+export function backendInfo(): BackendInfo {
+  getHeap();
+  return info!;
+}
+
+function isBuilds(source: unknown): source is WasmBuilds {
+  return (
+    typeof source === 'object' &&
+    source !== null &&
+    'simd' in source &&
+    !(source instanceof URL) &&
+    !(source instanceof WebAssembly.Module)
+  );
+}
+
+/** Options for init(). */
+export interface InitOptions {
+  /**
+   * Use the relaxed-SIMD build when the engine validates it and one is known.
+   * @defaultValue true
+   */
+  relaxedSimd?: boolean;
+}
+
+/**
+ * Loads and instantiates the wasm core. With no argument it finds the builds
+ * beside the package (a file in Node, a URL beside the bundle in browsers);
+ * otherwise give a URL, bytes, a `Response`, a precompiled
+ * `WebAssembly.Module` (edge workers, which forbid compiling bytes), or
+ * `{ simd, relaxed }` for both builds. A second call is a no-op.
+ */
+export function init(source?: WasmSource | WasmBuilds, options: InitOptions = {}): Promise<void> {
+  if (pending && state !== 'failed') return pending;
+  state = 'loading';
+  pending = load(source, options).then(
+    () => {
+      state = 'ready';
+    },
+    (e) => {
+      state = 'failed';
+      throw e;
+    },
+  );
+  return pending;
+}
+
+async function load(source: WasmSource | WasmBuilds | undefined, options: InitOptions): Promise<void> {
+  if (typeof WebAssembly !== 'object') {
+    throw new Error('linformer-wasm: this runtime has no WebAssembly');
+  }
+  if (!hasSimd()) {
+    throw new Error(
+      'linformer-wasm: this WebAssembly engine does not support SIMD (fixed-width 128-bit SIMD is required; ' +
+        'Node.js ≥ 16.4, Chrome ≥ 91, Firefox ≥ 89, Safari ≥ 16.4)',
+    );
+  }
+  const relaxedAvailable = hasRelaxedSimd();
+  let chosen: WasmSource;
+  if (source === undefined || isBuilds(source)) {
+    const builds = source ?? platformOrThrow().defaultBuilds();
+    if (builds.relaxed !== undefined && relaxedAvailable && options.relaxedSimd !== false) {
+      chosen = builds.relaxed;
+    } else {
+      chosen = builds.simd;
+    }
+  } else {
+    chosen = source;
+  }
+  const module = await toModule(chosen);
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const kernels = instance.exports as unknown as Kernels;
+  heap = new Heap(memory, kernels);
+  info = { build: kernels.uses_relaxed_simd() ? 'relaxed-simd' : 'simd', relaxedSimdAvailable: relaxedAvailable };
+}
+
+function platformOrThrow(): Platform {
+  if (!platform) throw new Error('linformer-wasm: no default wasm location in this runtime; pass init(source)');
+  return platform;
+}
+
+async function toModule(source: WasmSource): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return source;
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
+    return WebAssembly.compile(asBytes(source));
+  }
+  if (typeof source === 'string' || source instanceof URL) {
+    return WebAssembly.compile(asBytes(await platformOrThrow().fetchBytes(source)));
+  }
+  const response = await source;
+  if (!response.ok) throw new Error(`linformer-wasm: fetching the wasm failed: HTTP ${response.status} ${response.url}`);
+  return WebAssembly.compile(await response.arrayBuffer());
+}
+
+function asBytes(source: ArrayBuffer | ArrayBufferView): Uint8Array<ArrayBuffer> {
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  return new Uint8Array(source.buffer as ArrayBuffer, source.byteOffset, source.byteLength);
+}

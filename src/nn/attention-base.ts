@@ -1,0 +1,536 @@
+import { shapeError, shapeStr, typeError } from '../core/errors.js';
+import type { Heap } from '../core/heap.js';
+import { packedSize, WeightsMode } from '../core/kernels.js';
+import { getHeap } from '../core/loader.js';
+import { ScratchLayout, type Slot } from '../core/scratch.js';
+import { checkFinite, checkMask, checkTensor, type MaskTensor, type OutputTensor, type Tensor } from '../core/tensor.js';
+import { env } from '../env.js';
+import { parseSafetensors } from '../io/safetensors.js';
+import { defaultGenerator, Generator, linearWeight, xavierNormal, xavierUniform } from './init.js';
+import type {
+  AttentionOutput,
+  ForwardOptions,
+  LoadOptions,
+  MultiheadAttentionOptions,
+  StateDictSource,
+} from './types.js';
+
+// What both attention modules share: parameters under torch's names, their
+// packed forms in wasm, and the steps of a forward pass around the keys and
+// values each module attends over (in-projection, masks, the per-head loop,
+// out-projection). Internally every activation is batch-major, (N, rows, E),
+// so that one batch item's rows are contiguous; inputs and outputs are
+// transposed on the way in and out when they are sequence-first.
+
+/** Symbol.dispose, where the engine has it (Node ≥ 20.4, recent browsers). */
+const disposeSymbol: typeof Symbol.dispose = (Symbol.dispose ?? Symbol.for('Symbol.dispose')) as typeof Symbol.dispose;
+
+export type ParamShapes = Map<string, number[]>;
+
+/** The parsed shapes of one forward call. */
+export interface CallShape {
+  batched: boolean;
+  /** Target length, batch size, source length. */
+  L: number;
+  N: number;
+  S: number;
+}
+
+/** A mask converted to additive floats in wasm: `ptr`, and how far apart the (n, h) slices are. */
+export interface PlacedMask {
+  slot: Slot;
+  /** Floats between consecutive (n·H + h) slices: 0 when one mask serves all. */
+  headStride: number;
+}
+
+/** Buffers of one forward call, laid out before anything is written. */
+export interface CallBuffers {
+  layout: ScratchLayout;
+  xq: Slot;
+  xk: Slot;
+  xv: Slot;
+  q: Slot;
+  k: Slot;
+  v: Slot;
+  kHead: Slot;
+  vHead: Slot;
+  scores: Slot;
+  attn: Slot;
+  out: Slot;
+  weights: Slot | null;
+}
+
+export abstract class AttentionBase {
+  readonly embedDim: number;
+  readonly numHeads: number;
+  readonly headDim: number;
+  readonly kdim: number;
+  readonly vdim: number;
+  readonly bias: boolean;
+  readonly addBiasKV: boolean;
+  readonly addZeroAttn: boolean;
+  readonly batchFirst: boolean;
+  readonly dropout: number;
+
+  protected readonly heap: Heap;
+  /** Parameters under their torch names, in torch's layout: the source of the packed forms. */
+  protected readonly params = new Map<string, Float32Array>();
+  private readonly packedQ: number;
+  private readonly packedK: number;
+  private readonly packedV: number;
+  private readonly packedOut: number;
+  private disposed = false;
+
+  protected constructor(name: string, embedDim: number, numHeads: number, options: MultiheadAttentionOptions) {
+    this.heap = getHeap();
+    checkPositiveInt(`${name}: embedDim`, embedDim);
+    checkPositiveInt(`${name}: numHeads`, numHeads);
+    if (embedDim % numHeads !== 0) {
+      throw new RangeError(`${name}: embedDim (${embedDim}) must be divisible by numHeads (${numHeads})`);
+    }
+    this.embedDim = embedDim;
+    this.numHeads = numHeads;
+    this.headDim = embedDim / numHeads;
+    this.kdim = options.kdim ?? embedDim;
+    this.vdim = options.vdim ?? embedDim;
+    checkPositiveInt(`${name}: kdim`, this.kdim);
+    checkPositiveInt(`${name}: vdim`, this.vdim);
+    this.bias = options.bias ?? true;
+    this.addBiasKV = options.addBiasKV ?? false;
+    this.addZeroAttn = options.addZeroAttn ?? false;
+    this.batchFirst = options.batchFirst ?? false;
+    this.dropout = options.dropout ?? 0;
+    const E = embedDim;
+    this.packedQ = this.heap.alloc(packedSize(E, E) * 4, 'q weights');
+    this.packedK = this.heap.alloc(packedSize(this.kdim, E) * 4, 'k weights');
+    this.packedV = this.heap.alloc(packedSize(this.vdim, E) * 4, 'v weights');
+    this.packedOut = this.heap.alloc(packedSize(E, E) * 4, 'out_proj weights');
+  }
+
+  // ---------------------------------------------------------------- parameters
+
+  /** True when q, k and v share one (3E, E) in_proj_weight, as in torch. */
+  protected get sameEmbedDims(): boolean {
+    return this.kdim === this.embedDim && this.vdim === this.embedDim;
+  }
+
+  /** The torch state_dict keys this module holds, in torch's order, with their shapes. */
+  protected paramShapes(): ParamShapes {
+    const E = this.embedDim;
+    const shapes: ParamShapes = new Map();
+    if (this.sameEmbedDims) shapes.set('in_proj_weight', [3 * E, E]);
+    else {
+      shapes.set('q_proj_weight', [E, E]);
+      shapes.set('k_proj_weight', [E, this.kdim]);
+      shapes.set('v_proj_weight', [E, this.vdim]);
+    }
+    if (this.bias) shapes.set('in_proj_bias', [3 * E]);
+    if (this.addBiasKV) {
+      shapes.set('bias_k', [1, 1, E]);
+      shapes.set('bias_v', [1, 1, E]);
+    }
+    shapes.set('out_proj.weight', [E, E]);
+    if (this.bias) shapes.set('out_proj.bias', [E]);
+    return shapes;
+  }
+
+  /** Keys a state dict may hold beyond paramShapes(), with a check of their value. */
+  protected optionalKeys(): Map<string, (t: Tensor, dict: Map<string, Tensor>) => void> {
+    return new Map();
+  }
+
+  /** torch's MultiheadAttention._reset_parameters, from `g`. */
+  protected initialise(g: Generator): void {
+    const E = this.embedDim;
+    const shapes = this.paramShapes();
+    if (this.sameEmbedDims) this.params.set('in_proj_weight', xavierUniform(g, [3 * E, E]));
+    else {
+      for (const key of ['q_proj_weight', 'k_proj_weight', 'v_proj_weight']) {
+        this.params.set(key, xavierUniform(g, shapes.get(key)!));
+      }
+    }
+    if (this.bias) this.params.set('in_proj_bias', new Float32Array(3 * E));
+    // out_proj is an nn.Linear: kaiming-uniform weight, its bias then zeroed.
+    this.params.set('out_proj.weight', linearWeight(g, [E, E]));
+    if (this.bias) this.params.set('out_proj.bias', new Float32Array(E));
+    if (this.addBiasKV) {
+      this.params.set('bias_k', xavierNormal(g, [1, 1, E]));
+      this.params.set('bias_v', xavierNormal(g, [1, 1, E]));
+    }
+  }
+
+  protected static generatorFor(options: MultiheadAttentionOptions): Generator {
+    return options.seed === undefined ? defaultGenerator : new Generator(options.seed);
+  }
+
+  /**
+   * Loads torch state_dict tensors: a plain object or Map of `{ data, dims }`,
+   * or the bytes of a .safetensors file (F32; F16/BF16 widened). Every key
+   * must be present with torch's shape and finite values; nothing changes
+   * unless all of them are.
+   */
+  loadStateDict(source: StateDictSource, options: LoadOptions = {}): void {
+    this.checkAlive();
+    const dict = toMap(source, options.prefix);
+    const expected = this.paramShapes();
+    const optional = this.optionalKeys();
+    for (const [key, t] of dict) {
+      if (!expected.has(key) && !optional.has(key)) {
+        throw new RangeError(
+          `state_dict: unexpected key '${key}' with shape ${shapeStr(describeDims(t))}; expected keys: ${[...expected.keys()].join(', ')}`,
+        );
+      }
+    }
+    for (const [key, dims] of expected) {
+      const t = dict.get(key);
+      if (t === undefined) throw new RangeError(`state_dict: missing key '${key}' (expected shape ${shapeStr(dims)})`);
+      const got = checkTensor(`state_dict['${key}']`, t);
+      if (got.length !== dims.length || got.some((d, i) => d !== dims[i])) {
+        throw shapeError(`state_dict['${key}']`, shapeStr(dims), got);
+      }
+      checkFinite(`state_dict['${key}']`, t.data);
+    }
+    for (const [key, check] of optional) {
+      const t = dict.get(key);
+      if (t !== undefined) check(t, dict);
+    }
+    for (const key of expected.keys()) this.params.set(key, dict.get(key)!.data.slice());
+    this.upload();
+  }
+
+  /** The parameters as torch state_dict tensors (copies), in torch's key order. */
+  stateDict(): Record<string, OutputTensor> {
+    this.checkAlive();
+    const out: Record<string, OutputTensor> = {};
+    for (const [key, dims] of this.paramShapes()) out[key] = { data: this.params.get(key)!.slice(), dims: dims.slice() };
+    return out;
+  }
+
+  /** Packs the in- and out-projections into the GEMM's panel layout; subclasses add theirs. */
+  protected upload(): void {
+    const E = this.embedDim;
+    const scale = 1 / Math.sqrt(this.headDim);
+    const inW = this.params.get('in_proj_weight');
+    const inB = this.params.get('in_proj_bias');
+    const wq = inW ? inW.subarray(0, E * E) : this.params.get('q_proj_weight')!;
+    const wk = inW ? inW.subarray(E * E, 2 * E * E) : this.params.get('k_proj_weight')!;
+    const wv = inW ? inW.subarray(2 * E * E) : this.params.get('v_proj_weight')!;
+    // q·d^-1/2 is folded into q's weights and bias.
+    const scaled = (a: Float32Array) => a.map((x) => x * scale);
+    this.packLinear(this.packedQ, scaled(wq), inB ? scaled(inB.subarray(0, E)) : null, E, E);
+    this.packLinear(this.packedK, wk, inB ? inB.subarray(E, 2 * E) : null, E, this.kdim);
+    this.packLinear(this.packedV, wv, inB ? inB.subarray(2 * E) : null, E, this.vdim);
+    this.packLinear(this.packedOut, this.params.get('out_proj.weight')!, this.params.get('out_proj.bias') ?? null, E, E);
+  }
+
+  /** Packs a torch Linear (weight (out, in), bias (out)) into `dst`. */
+  private packLinear(dst: number, weight: Float32Array, bias: Float32Array | null, out: number, inFeatures: number): void {
+    const layout = new ScratchLayout();
+    const w = layout.floats(out * inFeatures);
+    const b = layout.floats(out);
+    layout.place(this.heap);
+    this.heap.write(w.ptr, weight);
+    if (bias) this.heap.write(b.ptr, bias);
+    this.heap.kernels.pack_b_f32_x8(dst, w.ptr, inFeatures, inFeatures, out, 1, bias ? b.ptr : 0);
+  }
+
+  // ---------------------------------------------------------------- lifetime
+
+  /** Frees this module's wasm memory. Using it afterwards is an error. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const ptr of [this.packedQ, this.packedK, this.packedV, this.packedOut]) this.heap.release(ptr);
+    this.releaseOwn();
+  }
+
+  [disposeSymbol](): void {
+    this.dispose();
+  }
+
+  /** Subclasses free their own buffers here. */
+  protected releaseOwn(): void {}
+
+  protected checkAlive(): void {
+    if (this.disposed) throw new Error(`${this.constructor.name}: this module has been disposed`);
+  }
+
+  // ---------------------------------------------------------------- forward steps
+
+  /** Validates query/key/value and returns the call's shape. */
+  protected parseInputs(query: Tensor, key: Tensor, value: Tensor): CallShape {
+    const E = this.embedDim;
+    const dq = checkTensor('query', query);
+    const dk = checkTensor('key', key);
+    const dv = checkTensor('value', value);
+    if (dq.length === 2) {
+      if (dq[1] !== E) throw shapeError('query', `(L, ${E}) or (L, N, ${E})`, dq);
+      const S = dk[0];
+      if (dk.length !== 2 || dk[1] !== this.kdim) throw shapeError('key', `(S, ${this.kdim}) for an unbatched query ${shapeStr(dq)}`, dk);
+      if (dv.length !== 2 || dv[0] !== S || dv[1] !== this.vdim) throw shapeError('value', `(${S}, ${this.vdim}) to match key ${shapeStr(dk)}`, dv);
+      return { batched: false, L: dq[0], N: 1, S };
+    }
+    const layoutName = this.batchFirst ? 'N, L' : 'L, N';
+    if (dq.length !== 3 || dq[2] !== E) throw shapeError('query', `(${layoutName}, ${E}) or (L, ${E})`, dq);
+    const [L, N] = this.batchFirst ? [dq[1], dq[0]] : [dq[0], dq[1]];
+    const kExpected = this.batchFirst ? `(${N}, S, ${this.kdim})` : `(S, ${N}, ${this.kdim})`;
+    if (dk.length !== 3 || dk[2] !== this.kdim || (this.batchFirst ? dk[0] : dk[1]) !== N) {
+      throw shapeError('key', `${kExpected} to match query ${shapeStr(dq)}`, dk);
+    }
+    const S = this.batchFirst ? dk[1] : dk[0];
+    const vExpected = this.batchFirst ? [N, S, this.vdim] : [S, N, this.vdim];
+    if (dv.length !== 3 || dv.some((d, i) => d !== vExpected[i])) {
+      throw shapeError('value', `${shapeStr(vExpected)} to match key ${shapeStr(dk)}`, dv);
+    }
+    return { batched: true, L, N, S };
+  }
+
+  /** Checks a key padding mask's shape ((N, S) or (S) unbatched); returns whether it is boolean. */
+  protected checkKeyPaddingMask(mask: MaskTensor, shape: CallShape): boolean {
+    const { dims, boolean } = checkMask('keyPaddingMask', mask);
+    const expected = shape.batched ? [shape.N, shape.S] : [shape.S];
+    if (dims.length !== expected.length || dims.some((d, i) => d !== expected[i])) {
+      throw shapeError('keyPaddingMask', shapeStr(expected), dims);
+    }
+    return boolean;
+  }
+
+  /**
+   * Checks an attention mask over `width` positions ((L, width) or
+   * (N·H, L, width); (H, L, width) unbatched; `alsoWidth` is a second width
+   * that is accepted) and returns the width given.
+   */
+  protected checkAttnMask(mask: MaskTensor, shape: CallShape, widths: number[], what: string): number {
+    const { dims } = checkMask('attnMask', mask);
+    const lead = shape.batched ? shape.N * this.numHeads : this.numHeads;
+    for (const w of widths) {
+      if (dims.length === 2 && dims[0] === shape.L && dims[1] === w) return w;
+      if (dims.length === 3 && dims[0] === lead && dims[1] === shape.L && dims[2] === w) return w;
+    }
+    const leadName = shape.batched ? `${lead} (N·H)` : `${lead} (H)`;
+    const options = widths.flatMap((w) => [`(${shape.L}, ${w})`, `(${leadName}, ${shape.L}, ${w})`]);
+    throw shapeError('attnMask', `${options.join(' or ')} over ${what}`, dims);
+  }
+
+  /** Lays out the buffers every forward call needs; the subclass adds its own to `layout`. */
+  protected layoutCall(
+    layout: ScratchLayout,
+    shape: CallShape,
+    inputs: { query: Tensor; key: Tensor; value: Tensor },
+    rowsPerBatch: number,
+    P: number,
+    weightsFloats: number,
+  ): CallBuffers {
+    const { L, N, S } = shape;
+    const E = this.embedDim;
+    const d = this.headDim;
+    const xq = layout.floats(N * L * E);
+    const xk = inputs.key === inputs.query ? xq : layout.floats(N * S * this.kdim);
+    const xv = inputs.value === inputs.key ? xk : inputs.value === inputs.query ? xq : layout.floats(N * S * this.vdim);
+    const blockRows = Math.max(4, Math.min(L, Math.floor(env.scoreBlockFloats / Math.max(P, 1))));
+    return {
+      layout,
+      xq,
+      xk,
+      xv,
+      q: layout.floats(N * L * E),
+      k: layout.floats(N * rowsPerBatch * E),
+      v: layout.floats(N * rowsPerBatch * E),
+      kHead: layout.floats(packedSize(d, P)),
+      vHead: layout.floats(packedSize(P, d)),
+      scores: layout.floats(blockRows * P),
+      attn: layout.floats(N * L * E),
+      out: layout.floats(N * L * E),
+      weights: weightsFloats > 0 ? layout.floats(weightsFloats) : null,
+    };
+  }
+
+  /** Copies an input into wasm as (N, rows, features), transposing sequence-first input. */
+  protected writeInput(dst: Slot, t: Tensor, shape: CallShape, rows: number, features: number): void {
+    const heap = this.heap;
+    const N = shape.N;
+    if (!shape.batched || this.batchFirst || N === 1) {
+      heap.write(dst.ptr, t.data);
+      return;
+    }
+    const f32 = heap.f32;
+    const base = dst.ptr >>> 2;
+    for (let r = 0; r < rows; r++) {
+      for (let n = 0; n < N; n++) {
+        const src = (r * N + n) * features;
+        f32.set(t.data.subarray(src, src + features), base + (n * rows + r) * features);
+      }
+    }
+  }
+
+  /**
+   * In-projections into (N, rowsPerBatch, E) buffers: q from xq; k and v
+   * from xk, xv into the first S rows of each batch item, then bias_k/bias_v
+   * in row S when addBiasKV. Rows past that are zeroed.
+   */
+  protected inProject(buf: CallBuffers, shape: CallShape, rowsPerBatch: number): void {
+    const { L, N, S } = shape;
+    const E = this.embedDim;
+    const kern = this.heap.kernels;
+    kern.gemm_f32_4x8_simd(buf.q.ptr, E, buf.xq.ptr, E, this.packedQ, N * L, E, E, 0);
+    const project = (dst: Slot, src: Slot, packed: number, inFeatures: number, extraRow: Float32Array | undefined) => {
+      if (rowsPerBatch === S) {
+        kern.gemm_f32_4x8_simd(dst.ptr, E, src.ptr, inFeatures, packed, N * S, E, inFeatures, 0);
+        return;
+      }
+      for (let n = 0; n < N; n++) {
+        const rows = dst.ptr + n * rowsPerBatch * E * 4;
+        kern.gemm_f32_4x8_simd(rows, E, src.ptr + n * S * inFeatures * 4, inFeatures, packed, S, E, inFeatures, 0);
+        let r = S;
+        if (extraRow) this.heap.write(rows + r++ * E * 4, extraRow);
+        this.heap.f32.fill(0, (rows >>> 2) + r * E, (rows >>> 2) + rowsPerBatch * E);
+      }
+    };
+    project(buf.k, buf.xk, this.packedK, this.kdim, this.params.get('bias_k'));
+    project(buf.v, buf.xv, this.packedV, this.vdim, this.params.get('bias_v'));
+  }
+
+  /**
+   * Converts a user mask into additive floats of width P in `slot`: boolean
+   * true → -inf, float as given; columns past the given width are 0 (torch
+   * pads masks with zeros for bias_k/bias_v and the zero-attention row).
+   * `rows` rows of `width` values each.
+   */
+  protected writeAdditiveMask(slot: Slot, mask: MaskTensor, rows: number, width: number, P: number): void {
+    const f32 = this.heap.f32;
+    const base = slot.ptr >>> 2;
+    const src = mask.data;
+    const isBool = src instanceof Uint8Array;
+    for (let r = 0; r < rows; r++) {
+      const o = base + r * P;
+      const s = r * width;
+      if (isBool) {
+        for (let j = 0; j < width; j++) f32[o + j] = src[s + j] ? -Infinity : 0;
+      } else {
+        f32.set((src as Float32Array).subarray(s, s + width), o);
+      }
+      f32.fill(0, o + width, o + P);
+    }
+  }
+
+  /** Rows of an attention mask: L, or N·H·L for a 3-D one. */
+  protected attnMaskRows(mask: MaskTensor, L: number): number {
+    return (mask.dims.length === 3 ? mask.dims[0] : 1) * L;
+  }
+
+  /** Writes an attention mask as additive floats of width P; one slice per (n, h) when 3-D. */
+  protected placeAttnMask(slot: Slot, mask: MaskTensor, width: number, P: number, L: number): PlacedMask {
+    this.writeAdditiveMask(slot, mask, this.attnMaskRows(mask, L), width, P);
+    return { slot, headStride: mask.dims.length === 3 ? L * P : 0 };
+  }
+
+  /**
+   * The per-head loop: for each batch item and head, pack that head's keys
+   * (transposed) and values, then attention_head_f32 writes its d columns of
+   * `attn` and its slice of the weights.
+   */
+  protected attendHeads(
+    buf: CallBuffers,
+    shape: CallShape,
+    keys: Slot,
+    values: Slot,
+    P: number,
+    attnMask: PlacedMask | null,
+    keyMask: Slot | null,
+    averageWeights: boolean,
+  ): void {
+    const { L, N } = shape;
+    const E = this.embedDim;
+    const H = this.numHeads;
+    const d = this.headDim;
+    const kern = this.heap.kernels;
+    const blockRows = Math.max(4, Math.min(L, Math.floor(env.scoreBlockFloats / Math.max(P, 1))));
+    const weights = buf.weights;
+    if (weights && averageWeights) this.heap.f32.fill(0, weights.ptr >>> 2, (weights.ptr >>> 2) + N * L * P);
+    const mode = !weights ? WeightsMode.none : averageWeights ? WeightsMode.accumulate : WeightsMode.store;
+    for (let n = 0; n < N; n++) {
+      for (let h = 0; h < H; h++) {
+        const col = (n * P * E + h * d) * 4;
+        kern.pack_b_f32_x8(buf.kHead.ptr, keys.ptr + col, E, d, P, 1, 0);
+        kern.pack_b_f32_x8(buf.vHead.ptr, values.ptr + col, E, P, d, 0, 0);
+        const rowOff = (n * L * E + h * d) * 4;
+        const slice = n * H + h;
+        kern.attention_head_f32(
+          buf.attn.ptr + rowOff, E,
+          buf.q.ptr + rowOff, E, L, d,
+          buf.kHead.ptr, buf.vHead.ptr, P,
+          buf.scores.ptr, blockRows,
+          attnMask ? attnMask.slot.ptr + slice * attnMask.headStride * 4 : 0, P,
+          keyMask ? keyMask.ptr + n * P * 4 : 0,
+          weights ? weights.ptr + (averageWeights ? n : slice) * L * P * 4 : 0, P,
+          1 / H, mode,
+        );
+      }
+    }
+  }
+
+  /** Out-projection and the copy back out, with the weights when asked for. */
+  protected finish(buf: CallBuffers, shape: CallShape, P: number, averageWeights: boolean): AttentionOutput {
+    const { L, N, batched } = shape;
+    const E = this.embedDim;
+    const H = this.numHeads;
+    this.heap.kernels.gemm_f32_4x8_simd(buf.out.ptr, E, buf.attn.ptr, E, this.packedOut, N * L, E, E, 0);
+    const output = this.readOutput(buf.out, shape);
+    let weights: OutputTensor | null = null;
+    if (buf.weights) {
+      const count = averageWeights ? N * L * P : N * H * L * P;
+      const dims = averageWeights ? [N, L, P] : [N, H, L, P];
+      weights = { data: this.heap.read(buf.weights.ptr, count), dims: batched ? dims : dims.slice(1) };
+    }
+    return { output, weights };
+  }
+
+  private readOutput(src: Slot, shape: CallShape): OutputTensor {
+    const { L, N, batched } = shape;
+    const E = this.embedDim;
+    if (!batched) return { data: this.heap.read(src.ptr, L * E), dims: [L, E] };
+    if (this.batchFirst) return { data: this.heap.read(src.ptr, N * L * E), dims: [N, L, E] };
+    const data = new Float32Array(L * N * E);
+    const f32 = this.heap.f32;
+    const base = src.ptr >>> 2;
+    for (let n = 0; n < N; n++) {
+      for (let l = 0; l < L; l++) {
+        const s = base + (n * L + l) * E;
+        data.set(f32.subarray(s, s + E), (l * N + n) * E);
+      }
+    }
+    return { data, dims: [L, N, E] };
+  }
+
+  /** needWeights / averageAttnWeights with torch's defaults. */
+  protected static weightFlags(options: ForwardOptions): { need: boolean; average: boolean } {
+    const need = options.needWeights ?? true;
+    const average = options.averageAttnWeights ?? true;
+    if (typeof need !== 'boolean') throw typeError('needWeights', 'a boolean', need);
+    if (typeof average !== 'boolean') throw typeError('averageAttnWeights', 'a boolean', average);
+    return { need, average };
+  }
+}
+
+function checkPositiveInt(arg: string, v: unknown): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw typeError(arg, 'a positive integer', v);
+}
+
+function describeDims(t: unknown): readonly number[] {
+  const dims = (t as { dims?: unknown })?.dims;
+  return Array.isArray(dims) ? dims : [];
+}
+
+function toMap(source: StateDictSource, prefix: string | undefined): Map<string, Tensor> {
+  let entries: Iterable<[string, Tensor]>;
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) entries = parseSafetensors(source);
+  else if (source instanceof Map) entries = source;
+  else if (source !== null && typeof source === 'object') entries = Object.entries(source);
+  else throw typeError('stateDict', 'a plain object or Map of tensors, or .safetensors bytes', source);
+  const out = new Map<string, Tensor>();
+  for (const [key, t] of entries) {
+    if (prefix === undefined) out.set(key, t);
+    else if (key.startsWith(prefix)) out.set(key.slice(prefix.length), t);
+  }
+  return out;
+}

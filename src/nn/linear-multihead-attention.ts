@@ -1,0 +1,278 @@
+import { shapeStr, typeError } from '../core/errors.js';
+import type { Heap } from '../core/heap.js';
+import { packedSize } from '../core/kernels.js';
+import { ScratchLayout, type Slot } from '../core/scratch.js';
+import { checkFinite, checkTensor, type Tensor } from '../core/tensor.js';
+import { AttentionBase, type ParamShapes } from './attention-base.js';
+import { Generator, xavierNormal, xavierUniform } from './init.js';
+import type { AttentionOutput, ForwardOptions, LinearMultiheadAttentionOptions, ParamSharing } from './types.js';
+
+const SHARING: readonly ParamSharing[] = ['none', 'layerwise', 'kv', 'per-head'];
+
+/**
+ * A sequence projection (E or F) in wasm, shared by reference: layerwise
+ * sharing lets several modules use one E, which lives until the last of
+ * them is disposed, whatever the order.
+ */
+class SharedProjection {
+  private refs = 1;
+  readonly ptr: number;
+
+  constructor(
+    private readonly heap: Heap,
+    readonly data: Float32Array,
+  ) {
+    this.ptr = heap.alloc(data.length * 4, 'sequence projection');
+    this.set(data);
+  }
+
+  /** Replaces the values in place, so every module sharing it sees them. */
+  set(values: Float32Array): void {
+    this.data.set(values);
+    this.heap.write(this.ptr, this.data);
+  }
+
+  retain(): this {
+    this.refs++;
+    return this;
+  }
+
+  release(): void {
+    if (--this.refs === 0) this.heap.release(this.ptr);
+  }
+}
+
+/**
+ * Linformer's linear attention (Wang et al. 2020), as the seed module
+ * LinearMultiheadAttention defines it, with its head layout fixed (SPEC 4.2):
+ * keys and values are projected along the sequence to k positions by E and
+ * F, so attention costs O(L·k) instead of O(L·S).
+ */
+export class LinearMultiheadAttention extends AttentionBase {
+  readonly seqLen: number;
+  readonly projK: number;
+  readonly paramSharing: ParamSharing;
+  private readonly eProj: SharedProjection;
+  /** F when it is separate; null when F = E ('layerwise', 'kv'). */
+  private readonly fProj: SharedProjection | null;
+  /** True when E belongs to another module (shareWith). */
+  private readonly sharesE: boolean;
+  private readonly biasE: number;
+  private readonly biasF: number;
+
+  constructor(embedDim: number, numHeads: number, options: LinearMultiheadAttentionOptions = {}) {
+    super('LinearMultiheadAttention', embedDim, numHeads, options);
+    this.seqLen = options.seqLen ?? 512;
+    this.projK = options.projK ?? 128;
+    this.paramSharing = options.paramSharing ?? 'none';
+    for (const [name, v] of [['seqLen', this.seqLen], ['projK', this.projK]] as const) {
+      if (!Number.isInteger(v) || v <= 0) throw typeError(`LinearMultiheadAttention: ${name}`, 'a positive integer', v);
+    }
+    if (!SHARING.includes(this.paramSharing)) {
+      throw typeError('LinearMultiheadAttention: paramSharing', `one of ${SHARING.map((s) => `'${s}'`).join(', ')}`, this.paramSharing);
+    }
+    const owner = options.shareWith;
+    if (owner !== undefined) {
+      if (!(owner instanceof LinearMultiheadAttention)) {
+        throw typeError('LinearMultiheadAttention: shareWith', 'a LinearMultiheadAttention', owner);
+      }
+      if (this.paramSharing !== 'layerwise' || owner.paramSharing !== 'layerwise') {
+        throw new RangeError(
+          `LinearMultiheadAttention: shareWith needs paramSharing 'layerwise' on both modules, got '${this.paramSharing}' and '${owner.paramSharing}'`,
+        );
+      }
+      if (owner.seqLen !== this.seqLen || owner.projK !== this.projK) {
+        throw new RangeError(
+          `LinearMultiheadAttention: shareWith: E of the other module is (${owner.projK}, ${owner.seqLen}), this module needs (${this.projK}, ${this.seqLen})`,
+        );
+      }
+      owner.checkAlive();
+    }
+
+    this.sharesE = owner !== undefined;
+
+    const g = AttentionBase.generatorFor(options);
+    this.initialise(g);
+    const eShape = this.projShape();
+    this.eProj = owner ? owner.eProj.retain() : new SharedProjection(this.heap, this.initProjection(g, eShape));
+    this.fProj = this.separateF ? new SharedProjection(this.heap, this.initProjection(g, eShape)) : null;
+    const k = this.projK;
+    this.params.set('bias_e', xavierNormal(g, [1, 1, k]));
+    this.params.set('bias_f', xavierNormal(g, [1, 1, k]));
+    this.biasE = this.heap.alloc(k * 4, 'bias_e');
+    this.biasF = this.heap.alloc(k * 4, 'bias_f');
+    this.upload();
+  }
+
+  /** F is a parameter of its own ('none', 'per-head'); else F = E. */
+  private get separateF(): boolean {
+    return this.paramSharing === 'none' || this.paramSharing === 'per-head';
+  }
+
+  /** (k, seqLen), or (H, k, seqLen) per head. */
+  private projShape(): number[] {
+    return this.paramSharing === 'per-head' ? [this.numHeads, this.projK, this.seqLen] : [this.projK, this.seqLen];
+  }
+
+  /** xavier-uniform; per head, each (k, seqLen) slice on its own. */
+  private initProjection(g: Generator, shape: number[]): Float32Array {
+    if (shape.length === 2) return xavierUniform(g, shape);
+    const out = new Float32Array(shape[0] * shape[1] * shape[2]);
+    const slice = shape[1] * shape[2];
+    for (let h = 0; h < shape[0]; h++) out.set(xavierUniform(g, shape.slice(1)), h * slice);
+    return out;
+  }
+
+  protected override paramShapes(): ParamShapes {
+    const shapes = super.paramShapes();
+    const eShape = this.projShape();
+    if (!this.sharesE) shapes.set('e_proj_weight', eShape);
+    if (this.separateF) shapes.set('f_proj_weight', eShape);
+    shapes.set('bias_e', [1, 1, this.projK]);
+    shapes.set('bias_f', [1, 1, this.projK]);
+    return shapes;
+  }
+
+  protected override optionalKeys(): Map<string, (t: Tensor, dict: Map<string, Tensor>) => void> {
+    const keys = super.optionalKeys();
+    if (this.sharesE) {
+      const refuse = (key: string) => () => {
+        throw new RangeError(
+          `state_dict: unexpected key '${key}': this module uses another module's E (shareWith); load E into that module`,
+        );
+      };
+      keys.set('e_proj_weight', refuse('e_proj_weight'));
+      keys.set('f_proj_weight', refuse('f_proj_weight'));
+    } else if (!this.separateF) {
+      // F = E: an f_proj_weight may come along, but only equal to E.
+      keys.set('f_proj_weight', (t, dict) => {
+        const e = dict.get('e_proj_weight')!;
+        const dims = checkTensor("state_dict['f_proj_weight']", t);
+        const ok = dims.length === e.dims.length && dims.every((d, i) => d === e.dims[i]) && t.data.every((v, i) => v === e.data[i]);
+        if (!ok) {
+          throw new RangeError(
+            `state_dict['f_proj_weight'] ${shapeStr(dims)} differs from e_proj_weight ${shapeStr(e.dims)}, but paramSharing '${this.paramSharing}' uses F = E`,
+          );
+        }
+        checkFinite("state_dict['f_proj_weight']", t.data);
+      });
+    }
+    return keys;
+  }
+
+  protected override upload(): void {
+    super.upload();
+    // E and F live in their SharedProjection; params keeps their arrays so
+    // that stateDict() reads them like any other parameter.
+    const e = this.params.get('e_proj_weight');
+    if (e && e !== this.eProj.data) this.eProj.set(e);
+    if (!this.sharesE) this.params.set('e_proj_weight', this.eProj.data);
+    const f = this.params.get('f_proj_weight');
+    if (this.fProj) {
+      if (f && f !== this.fProj.data) this.fProj.set(f);
+      this.params.set('f_proj_weight', this.fProj.data);
+    }
+    this.heap.write(this.biasE, this.params.get('bias_e')!);
+    this.heap.write(this.biasF, this.params.get('bias_f')!);
+  }
+
+  protected override releaseOwn(): void {
+    this.eProj.release();
+    this.fProj?.release();
+    this.heap.release(this.biasE);
+    this.heap.release(this.biasF);
+  }
+
+  /**
+   * query (L, N, E), key (S, N, kdim), value (S, N, vdim) — (N, ·, ·) with
+   * batchFirst, or without N unbatched; S (plus one with addBiasKV) ≤ seqLen.
+   * keyPaddingMask (N, S) is boolean: masked keys and values are zeroed before
+   * the sequence projection. attnMask is over the k projected positions.
+   * Returns the output and, unless needWeights is false, the weights
+   * (N, L, P) or (N, H, L, P), P = k (+1 with addZeroAttn).
+   */
+  forward(query: Tensor, key: Tensor, value: Tensor, options: ForwardOptions = {}): AttentionOutput {
+    this.checkAlive();
+    const shape = this.parseInputs(query, key, value);
+    const { L, N, S } = shape;
+    const E = this.embedDim;
+    const H = this.numHeads;
+    const k = this.projK;
+    const { need, average } = AttentionBase.weightFlags(options);
+    const S1 = S + (this.addBiasKV ? 1 : 0);
+    if (S1 > this.seqLen) {
+      throw new RangeError(
+        `key: sequence length ${S}${this.addBiasKV ? ' + 1 (bias_k)' : ''} exceeds seqLen ${this.seqLen} of the E/F projections (key ${shapeStr(key.dims)})`,
+      );
+    }
+    const kpm = options.keyPaddingMask ?? null;
+    if (kpm) {
+      if (!this.checkKeyPaddingMask(kpm, shape)) {
+        throw typeError('keyPaddingMask.data', 'Uint8Array (Linformer takes a boolean key padding mask only)', kpm.data);
+      }
+    }
+    const P = k + (this.addZeroAttn ? 1 : 0);
+    const am = options.attnMask ?? null;
+    const amWidth = am ? this.checkAttnMask(am, shape, this.addZeroAttn ? [k, k + 1] : [k], `the ${k} projected positions`) : 0;
+
+    const layout = new ScratchLayout();
+    const weightsFloats = need ? (average ? N * L * P : N * H * L * P) : 0;
+    const buf = this.layoutCall(layout, shape, { query, key, value }, S1, P, weightsFloats);
+    const perHead = this.paramSharing === 'per-head';
+    const kProj = layout.floats(N * P * E);
+    const vProj = layout.floats(N * P * E);
+    const packScratch = layout.floats(packedSize(S1, perHead ? this.headDim : E));
+    const amSlot = am ? layout.floats(this.attnMaskRows(am, L) * P) : null;
+    layout.place(this.heap);
+
+    this.writeInput(buf.xq, query, shape, L, E);
+    if (buf.xk !== buf.xq) this.writeInput(buf.xk, key, shape, S, this.kdim);
+    if (buf.xv !== buf.xk && buf.xv !== buf.xq) this.writeInput(buf.xv, value, shape, S, this.vdim);
+    this.inProject(buf, shape, S1);
+    if (kpm) this.zeroMaskedRows(buf.k, buf.v, kpm.data as Uint8Array, N, S, S1);
+    this.projectSequence(kProj, buf.k, this.eProj.ptr, this.biasE, shape, S1, P, packScratch);
+    this.projectSequence(vProj, buf.v, (this.fProj ?? this.eProj).ptr, this.biasF, shape, S1, P, packScratch);
+    const placedAttnMask = am ? this.placeAttnMask(amSlot!, am, amWidth, P, L) : null;
+    this.attendHeads(buf, shape, kProj, vProj, P, placedAttnMask, null, average);
+    return this.finish(buf, shape, P, average);
+  }
+
+  /** Padding: the in-projected key and value rows of masked positions become zero (never bias_k's row). */
+  private zeroMaskedRows(k: Slot, v: Slot, mask: Uint8Array, N: number, S: number, S1: number): void {
+    const E = this.embedDim;
+    const f32 = this.heap.f32;
+    for (let n = 0; n < N; n++) {
+      for (let s = 0; s < S; s++) {
+        if (!mask[n * S + s]) continue;
+        const row = (n * S1 + s) * E;
+        f32.fill(0, (k.ptr >>> 2) + row, (k.ptr >>> 2) + row + E);
+        f32.fill(0, (v.ptr >>> 2) + row, (v.ptr >>> 2) + row + E);
+      }
+    }
+  }
+
+  /**
+   * out[n] (P rows) = proj[:, :S1] · x[n] + bias for each batch item: all
+   * heads at once, or one head's d columns at a time with per-head E_h. The
+   * zero-attention row, when there is one, is row k.
+   */
+  private projectSequence(out: Slot, x: Slot, proj: number, bias: number, shape: { N: number }, S1: number, P: number, scratch: Slot): void {
+    const E = this.embedDim;
+    const k = this.projK;
+    const d = this.headDim;
+    const kern = this.heap.kernels;
+    for (let n = 0; n < shape.N; n++) {
+      const dst = out.ptr + n * P * E * 4;
+      const src = x.ptr + n * S1 * E * 4;
+      if (this.paramSharing === 'per-head') {
+        for (let h = 0; h < this.numHeads; h++) {
+          const eh = proj + h * k * this.seqLen * 4;
+          kern.seqproj_f32(dst + h * d * 4, E, eh, this.seqLen, k, S1, src + h * d * 4, E, d, bias, scratch.ptr);
+        }
+      } else {
+        kern.seqproj_f32(dst, E, proj, this.seqLen, k, S1, src, E, E, bias, scratch.ptr);
+      }
+      if (P > k) this.heap.f32.fill(0, (dst >>> 2) + k * E, (dst >>> 2) + P * E);
+    }
+  }
+}
