@@ -1,8 +1,9 @@
 // The scalar twin of softmax_f32_simd: same contract, computed with f64
-// accumulation and Math.exp, so it is also the accuracy reference.
+// accumulation and Math.exp, so it is also the accuracy reference. It
+// leaves the row sums of the exponentials in `sums`, as the SIMD kernel does.
 
 /** See softmax_f32_simd; identical contract. */
-export function softmax_f32_scalar(x: usize, ldx: i32, rows: i32, cols: i32, mask: usize, ldMask: i32, maskRow: usize): usize {
+export function softmax_f32_scalar(x: usize, ldx: i32, rows: i32, cols: i32, mask: usize, ldMask: i32, maskRow: usize, sums: usize): usize {
   for (let r = 0; r < rows; r++) {
     const row = x + ((<usize>r * <usize>ldx) << 2);
     const m = mask != 0 ? mask + ((<usize>r * <usize>ldMask) << 2) : 0;
@@ -27,6 +28,7 @@ export function softmax_f32_scalar(x: usize, ldx: i32, rows: i32, cols: i32, mas
       const off = <usize>j << 2;
       store<f32>(row + off, <f32>(<f64>load<f32>(row + off) / sum));
     }
+    store<f32>(sums + (<usize>r << 2), <f32>sum);
   }
   return x;
 }

@@ -8,13 +8,14 @@ export interface Kernels {
   pack_b_f32_x8(out: number, b: number, ldb: number, k: number, n: number, transposed: number, bias: number): number;
   gemm_f32_4x8_simd(c: number, ldc: number, a: number, lda: number, packedB: number, m: number, n: number, k: number, rowBias: number): number;
   gemm_f32_scalar(c: number, ldc: number, a: number, lda: number, packedB: number, m: number, n: number, k: number, rowBias: number): number;
-  softmax_f32_simd(x: number, ldx: number, rows: number, cols: number, mask: number, ldMask: number, maskRow: number): number;
-  softmax_f32_scalar(x: number, ldx: number, rows: number, cols: number, mask: number, ldMask: number, maskRow: number): number;
+  expminusmax_f32_simd(x: number, ldx: number, rows: number, cols: number, mask: number, ldMask: number, maskRow: number, sums: number): number;
+  softmax_f32_simd(x: number, ldx: number, rows: number, cols: number, mask: number, ldMask: number, maskRow: number, sums: number): number;
+  softmax_f32_scalar(x: number, ldx: number, rows: number, cols: number, mask: number, ldMask: number, maskRow: number, sums: number): number;
   seqproj_f32(out: number, ldo: number, e: number, lde: number, k: number, s: number, x: number, ldx: number, cols: number, bias: number, scratch: number): number;
   attention_head_f32(
     out: number, ldo: number, q: number, ldq: number, l: number, d: number,
     kPacked: number, vPacked: number, p: number,
-    scratch: number, blockRows: number,
+    scratch: number, sums: number, blockRows: number,
     mask: number, ldMask: number, maskRow: number,
     weights: number, ldw: number, weightsScale: number, weightsMode: number,
   ): number;

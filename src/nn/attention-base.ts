@@ -55,6 +55,7 @@ export interface CallBuffers {
   kHead: Slot;
   vHead: Slot;
   scores: Slot;
+  rowSums: Slot;
   attn: Slot;
   out: Slot;
   weights: Slot | null;
@@ -339,6 +340,7 @@ export abstract class AttentionBase {
       kHead: layout.floats(packedSize(d, P)),
       vHead: layout.floats(packedSize(P, d)),
       scores: layout.floats(blockRows * P),
+      rowSums: layout.floats(blockRows),
       attn: layout.floats(N * L * E),
       out: layout.floats(N * L * E),
       weights: weightsFloats > 0 ? layout.floats(weightsFloats) : null,
@@ -459,7 +461,7 @@ export abstract class AttentionBase {
           buf.attn.ptr + rowOff, E,
           buf.q.ptr + rowOff, E, L, d,
           buf.kHead.ptr, buf.vHead.ptr, P,
-          buf.scores.ptr, blockRows,
+          buf.scores.ptr, buf.rowSums.ptr, blockRows,
           attnMask ? attnMask.slot.ptr + slice * attnMask.headStride * 4 : 0, P,
           keyMask ? keyMask.ptr + n * P * 4 : 0,
           weights ? weights.ptr + (averageWeights ? n : slice) * L * P * 4 : 0, P,

@@ -14,8 +14,9 @@ export function softmax(x: Tensor): OutputTensor {
   const rows = product(dx.slice(0, -1));
   const layout = new ScratchLayout();
   const sx = layout.floats(rows * cols);
+  const sums = layout.floats(rows);
   layout.place(heap);
   heap.write(sx.ptr, x.data);
-  heap.kernels.softmax_f32_simd(sx.ptr, cols, rows, cols, 0, 0, 0);
+  heap.kernels.softmax_f32_simd(sx.ptr, cols, rows, cols, 0, 0, 0, sums.ptr);
   return makeTensor(heap.read(sx.ptr, rows * cols), dx.slice());
 }
