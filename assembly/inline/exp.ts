@@ -1,26 +1,28 @@
 import { madd } from './simd';
 
-// exp(x) on four lanes, for x in [-inf, 88.3] (softmax only feeds x ≤ 0;
-// larger x saturates at e^88.3).
+// exp(x) on four lanes, for x ≤ 88 (softmax only feeds x ≤ 0).
 //
 // Method (Cody & Waite range reduction): write x = n·ln2 + r with
 // n = round(x·log2 e) and |r| ≤ ln2/2, ln2 split into a high part exact in
 // f32 and a low correction; e^r = 1 + r + r²·p(r) with p of degree 3, its
 // coefficients fitted for least maximum relative error on [-ln2/2, ln2/2]
-// (Lawson-weighted least squares, float64); 2^n is built in the exponent
-// bits. Inputs are clamped below at X_LOW, where n = -127 makes 2^n's
-// exponent field 0: every x ≤ X_LOW, -inf included, gives exactly +0; x
-// just above it gives e^x rounded to the smallest normals. NaN propagates
-// (f32x4.max keeps NaN; trunc_sat turns it into n = 0).
+// (Lawson-weighted least squares, float64).
+// n is rounded by adding a "magic" 1.5·2^23 + 127: the sum's low mantissa
+// bits are then n + 127 as an integer, and shifting the sum's bits left by
+// 23 puts exactly that into the exponent field, giving 2^n with no
+// float-to-int conversion. Inputs are clamped below at X_LOW, where
+// n + 127 = 0 and so 2^n = +0: every x ≤ X_LOW, -inf included, gives
+// exactly 0. NaN propagates through r.
 //
 // Error bound: the polynomial's own relative error is 1.05e-7 in exact
 // arithmetic and 1.65e-7 evaluated in f32; with the reduction and scaling,
-// below 2.5e-7 (about 2 ulp) over [-87.3, 88.3], as
+// below 2.5e-7 (about 2 ulp) over [-87.3, 88], as
 // assembly/__tests__/exp.spec.ts checks against f64 Math.exp on a dense
 // sweep.
 
 const LOG2E: f32 = 1.44269504088896341;
-const LN2_HI: f32 = 0.693359375;
+const MAGIC: f32 = 12583039.0; // 1.5·2^23 + 127
+const LN2_HI: f32 = 0.693359375; // few bits: n·LN2_HI is exact
 const LN2_LO: f32 = -2.12194440e-4;
 // p(r) = P0 + P1·r + P2·r² + P3·r³
 const P0: f32 = 0.499992311000824;
@@ -28,12 +30,14 @@ const P1: f32 = 0.16667114198207855;
 const P2: f32 = 0.041890114545822144;
 const P3: f32 = 0.008312525227665901;
 const X_LOW: f32 = -87.8; // round(X_LOW·log2 e) = -127
-const X_MAX: f32 = 88.3; // keeps n ≤ 127
 
 // @ts-ignore: decorator
 @inline export function exp_f32x4(x: v128): v128 {
-  const xc = f32x4.min(f32x4.max(x, f32x4.splat(X_LOW)), f32x4.splat(X_MAX));
-  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(LOG2E)));
+  // pmax (one x86 maxps) keeps a NaN x: it returns x unless x < X_LOW.
+  const xc = f32x4.pmax(x, f32x4.splat(X_LOW));
+  const magicN = madd(xc, f32x4.splat(LOG2E), f32x4.splat(MAGIC));
+  const pow2n = i32x4.shl(magicN, 23);
+  const n = f32x4.sub(magicN, f32x4.splat(MAGIC));
   let r = madd(n, f32x4.splat(-LN2_HI), xc);
   r = madd(n, f32x4.splat(-LN2_LO), r);
   let p = f32x4.splat(P3);
@@ -42,7 +46,5 @@ const X_MAX: f32 = 88.3; // keeps n ≤ 127
   p = madd(p, r, f32x4.splat(P0));
   const r2 = f32x4.mul(r, r);
   const er = f32x4.add(madd(p, r2, r), f32x4.splat(1.0));
-  // 2^n: n + 127 in the exponent field (n ∈ [-127, 127] after the clamp).
-  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
   return f32x4.mul(er, pow2n);
 }

@@ -8,7 +8,10 @@ import { hmax, hsum } from '../inline/simd';
 //
 // The maximum keeps large logits from overflowing. A row whose entries are
 // all -inf has max -inf, x - max is NaN and the row (and its sum) come out
-// NaN, as torch's reference path gives; a NaN anywhere makes the row NaN.
+// NaN, as torch's reference path gives. The maximum is taken with pmax (one
+// x86 maxps; wasm's NaN-propagating max costs several instructions), which
+// may skip a NaN entry — but that entry's exp is NaN, so is the row sum, and
+// so is every value divided by it: a NaN anywhere still makes the row NaN.
 
 /**
  * x[r, j] ← exp(x[r, j] + mask[r, j] + maskRow[j] − max_j(…)) for `rows`
@@ -26,7 +29,7 @@ export function expminusmax_f32_simd(x: usize, ldx: i32, rows: i32, cols: i32, m
     let mx: f32 = -Infinity;
     let j = 0;
     if (m == 0 && maskRow == 0) {
-      for (; j < c4; j += 4) vmax = f32x4.max(vmax, v128.load(row + (<usize>j << 2)));
+      for (; j < c4; j += 4) vmax = f32x4.pmax(vmax, v128.load(row + (<usize>j << 2)));
       mx = hmax(vmax);
       for (; j < cols; j++) mx = max<f32>(mx, load<f32>(row + (<usize>j << 2)));
     } else {
@@ -36,7 +39,7 @@ export function expminusmax_f32_simd(x: usize, ldx: i32, rows: i32, cols: i32, m
         if (m != 0) v = f32x4.add(v, v128.load(m + off));
         if (maskRow != 0) v = f32x4.add(v, v128.load(maskRow + off));
         v128.store(row + off, v);
-        vmax = f32x4.max(vmax, v);
+        vmax = f32x4.pmax(vmax, v);
       }
       mx = hmax(vmax);
       for (; j < cols; j++) {
