@@ -9,4 +9,14 @@ export const env = {
    * @defaultValue 32768
    */
   scoreBlockFloats: 32768,
+
+  /**
+   * Linformer's order of projections, which are equal up to rounding:
+   * 'keys' in-projects every key and value, then projects them along the
+   * sequence (the paper's order); 'inputs' projects the raw inputs along the
+   * sequence, then in-projects only the k projected rows. 'auto' takes
+   * whichever costs fewer multiply-adds for the call's sizes.
+   * @defaultValue 'auto'
+   */
+  sequenceProjection: 'auto' as 'auto' | 'inputs' | 'keys',
 };

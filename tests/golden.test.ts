@@ -1,7 +1,7 @@
 // Parity with PyTorch: every golden case, through the public API only.
-import { describe, it, before } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
-import { init, LinearMultiheadAttention, MultiheadAttention, ops } from 'linformer-wasm';
+import { env, init, LinearMultiheadAttention, MultiheadAttention, ops } from 'linformer-wasm';
 import { assertClose, decode, f32, goldenDir, loadGolden, type RawTensor } from './helpers/golden.js';
 
 interface ModuleSpec {
@@ -65,19 +65,35 @@ export function runCall(mod: Attention, call: Call, name: string): void {
 
 before(() => init());
 
-for (const file of ['mha.json', 'linformer.json', 'safetensors.json']) {
-  describe(`golden ${file}`, () => {
-    for (const c of loadGolden<ModuleCase>(file).cases) {
-      it(c.name, () => {
-        const mods = build(c.modules);
-        try {
-          c.calls.forEach((call, i) => runCall(mods[call.module], call, `${c.name} call ${i}`));
-        } finally {
-          for (const m of mods) m.dispose();
-        }
+function goldenSuite(file: string): void {
+  for (const c of loadGolden<ModuleCase>(file).cases) {
+    it(c.name, () => {
+      const mods = build(c.modules);
+      try {
+        c.calls.forEach((call, i) => runCall(mods[call.module], call, `${c.name} call ${i}`));
+      } finally {
+        for (const m of mods) m.dispose();
+      }
+    });
+  }
+}
+
+describe('golden mha.json', () => goldenSuite('mha.json'));
+
+// Linformer has two orders of projection (env.sequenceProjection); 'auto'
+// picks one by size, so each is also forced over every case.
+for (const order of ['auto', 'inputs', 'keys'] as const) {
+  for (const file of ['linformer.json', 'safetensors.json']) {
+    describe(`golden ${file}, sequenceProjection '${order}'`, () => {
+      before(() => {
+        env.sequenceProjection = order;
       });
-    }
-  });
+      after(() => {
+        env.sequenceProjection = 'auto';
+      });
+      goldenSuite(file);
+    });
+  }
 }
 
 interface OpCase {

@@ -47,11 +47,7 @@ export interface PlacedMask {
 export interface CallBuffers {
   layout: ScratchLayout;
   xq: Slot;
-  xk: Slot;
-  xv: Slot;
   q: Slot;
-  k: Slot;
-  v: Slot;
   kHead: Slot;
   vHead: Slot;
   scores: Slot;
@@ -59,6 +55,20 @@ export interface CallBuffers {
   attn: Slot;
   out: Slot;
   weights: Slot | null;
+}
+
+/** Inputs and in-projections of keys and values: (N, S, kdim) in, (N, rows, E) out. */
+export interface KeyValueBuffers {
+  xk: Slot;
+  xv: Slot;
+  k: Slot;
+  v: Slot;
+}
+
+export interface Inputs {
+  query: Tensor;
+  key: Tensor;
+  value: Tensor;
 }
 
 export abstract class AttentionBase {
@@ -225,7 +235,7 @@ export abstract class AttentionBase {
   }
 
   /** Packs a torch Linear (weight (out, in), bias (out)) into `dst`. */
-  private packLinear(dst: number, weight: Float32Array, bias: Float32Array | null, out: number, inFeatures: number): void {
+  protected packLinear(dst: number, weight: Float32Array, bias: Float32Array | null, out: number, inFeatures: number): void {
     const layout = new ScratchLayout();
     const w = layout.floats(out * inFeatures);
     const b = layout.floats(out);
@@ -314,67 +324,95 @@ export abstract class AttentionBase {
   }
 
   /** Lays out the buffers every forward call needs; the subclass adds its own to `layout`. */
-  protected layoutCall(
-    layout: ScratchLayout,
-    shape: CallShape,
-    inputs: { query: Tensor; key: Tensor; value: Tensor },
-    rowsPerBatch: number,
-    P: number,
-    weightsFloats: number,
-  ): CallBuffers {
-    const { L, N, S } = shape;
+  protected layoutCall(layout: ScratchLayout, shape: CallShape, P: number, weightsFloats: number): CallBuffers {
+    const { L, N } = shape;
     const E = this.embedDim;
     const d = this.headDim;
-    const xq = layout.floats(N * L * E);
-    const xk = inputs.key === inputs.query ? xq : layout.floats(N * S * this.kdim);
-    const xv = inputs.value === inputs.key ? xk : inputs.value === inputs.query ? xq : layout.floats(N * S * this.vdim);
-    const blockRows = Math.max(4, Math.min(L, Math.floor(env.scoreBlockFloats / Math.max(P, 1))));
     return {
       layout,
-      xq,
-      xk,
-      xv,
+      xq: layout.floats(N * L * E),
       q: layout.floats(N * L * E),
-      k: layout.floats(N * rowsPerBatch * E),
-      v: layout.floats(N * rowsPerBatch * E),
       kHead: layout.floats(packedSize(d, P)),
       vHead: layout.floats(packedSize(P, d)),
-      scores: layout.floats(blockRows * P),
-      rowSums: layout.floats(blockRows),
+      scores: layout.floats(this.blockRows(L, P) * P),
+      rowSums: layout.floats(this.blockRows(L, P)),
       attn: layout.floats(N * L * E),
       out: layout.floats(N * L * E),
       weights: weightsFloats > 0 ? layout.floats(weightsFloats) : null,
     };
   }
 
-  /** Copies an input into wasm as (N, rows, features), transposing sequence-first input. */
-  protected writeInput(dst: Slot, t: Tensor, shape: CallShape, rows: number, features: number): void {
+  /** Query rows per block of scores: about env.scoreBlockFloats scores, at least 4 rows. */
+  private blockRows(L: number, P: number): number {
+    return Math.max(4, Math.min(L, Math.floor(env.scoreBlockFloats / Math.max(P, 1))));
+  }
+
+  /**
+   * Key and value inputs and their in-projections, `rowsPerBatch` rows per
+   * batch item. An input that is the same tensor as the query (or the key)
+   * is copied in once.
+   */
+  protected layoutKeyValues(layout: ScratchLayout, buf: CallBuffers, shape: CallShape, inputs: Inputs, rowsPerBatch: number): KeyValueBuffers {
+    const { N, S } = shape;
+    const E = this.embedDim;
+    const xk = inputs.key === inputs.query ? buf.xq : layout.floats(N * S * this.kdim);
+    const xv = inputs.value === inputs.key ? xk : inputs.value === inputs.query ? buf.xq : layout.floats(N * S * this.vdim);
+    return { xk, xv, k: layout.floats(N * rowsPerBatch * E), v: layout.floats(N * rowsPerBatch * E) };
+  }
+
+  /** Copies query, key and value in, each once. */
+  protected writeInputs(buf: CallBuffers, kv: KeyValueBuffers, inputs: Inputs, shape: CallShape): void {
+    this.writeInput(buf.xq, inputs.query, shape, shape.L, this.embedDim);
+    if (kv.xk !== buf.xq) this.writeInput(kv.xk, inputs.key, shape, shape.S, this.kdim);
+    if (kv.xv !== kv.xk && kv.xv !== buf.xq) this.writeInput(kv.xv, inputs.value, shape, shape.S, this.vdim);
+  }
+
+  /**
+   * Copies an input into wasm as (N, dstRows, features) with row stride
+   * `ld` (≥ features), transposing sequence-first input; `rows` ≤ dstRows
+   * rows per batch item come from the input.
+   */
+  protected writeInput(
+    dst: Slot,
+    t: Tensor,
+    shape: CallShape,
+    rows: number,
+    features: number,
+    ld = features,
+    dstRows = rows,
+  ): void {
     const heap = this.heap;
     const N = shape.N;
-    if (!shape.batched || this.batchFirst || N === 1) {
+    const base = dst.ptr >>> 2;
+    const sequenceFirst = shape.batched && !this.batchFirst && N > 1;
+    if (!sequenceFirst && ld === features && dstRows === rows) {
       heap.write(dst.ptr, t.data);
       return;
     }
     const f32 = heap.f32;
-    const base = dst.ptr >>> 2;
     for (let r = 0; r < rows; r++) {
       for (let n = 0; n < N; n++) {
-        const src = (r * N + n) * features;
-        f32.set(t.data.subarray(src, src + features), base + (n * rows + r) * features);
+        const src = (sequenceFirst ? r * N + n : n * rows + r) * features;
+        f32.set(t.data.subarray(src, src + features), base + (n * dstRows + r) * ld);
       }
     }
   }
 
+  /** q = query·W_qᵀ + b_q, scaled by d^-1/2 (folded into the packed weights). */
+  protected projectQuery(buf: CallBuffers, shape: CallShape): void {
+    const E = this.embedDim;
+    this.heap.kernels.gemm_f32_4x8_simd(buf.q.ptr, E, buf.xq.ptr, E, this.packedQ, shape.N * shape.L, E, E, 0);
+  }
+
   /**
-   * In-projections into (N, rowsPerBatch, E) buffers: q from xq; k and v
-   * from xk, xv into the first S rows of each batch item, then bias_k/bias_v
-   * in row S when addBiasKV. Rows past that are zeroed.
+   * In-projections of keys and values into (N, rowsPerBatch, E): the first
+   * S rows of each batch item, then bias_k/bias_v in row S when addBiasKV.
+   * Rows past that are zeroed.
    */
-  protected inProject(buf: CallBuffers, shape: CallShape, rowsPerBatch: number): void {
-    const { L, N, S } = shape;
+  protected projectKeyValues(kv: KeyValueBuffers, shape: CallShape, rowsPerBatch: number): void {
+    const { N, S } = shape;
     const E = this.embedDim;
     const kern = this.heap.kernels;
-    kern.gemm_f32_4x8_simd(buf.q.ptr, E, buf.xq.ptr, E, this.packedQ, N * L, E, E, 0);
     const project = (dst: Slot, src: Slot, packed: number, inFeatures: number, extraRow: Float32Array | undefined) => {
       if (rowsPerBatch === S) {
         kern.gemm_f32_4x8_simd(dst.ptr, E, src.ptr, inFeatures, packed, N * S, E, inFeatures, 0);
@@ -388,8 +426,8 @@ export abstract class AttentionBase {
         this.heap.f32.fill(0, (rows >>> 2) + r * E, (rows >>> 2) + rowsPerBatch * E);
       }
     };
-    project(buf.k, buf.xk, this.packedK, this.kdim, this.params.get('bias_k'));
-    project(buf.v, buf.xv, this.packedV, this.vdim, this.params.get('bias_v'));
+    project(kv.k, kv.xk, this.packedK, this.kdim, this.params.get('bias_k'));
+    project(kv.v, kv.xv, this.packedV, this.vdim, this.params.get('bias_v'));
   }
 
   /**
@@ -446,7 +484,7 @@ export abstract class AttentionBase {
     const H = this.numHeads;
     const d = this.headDim;
     const kern = this.heap.kernels;
-    const blockRows = Math.max(4, Math.min(L, Math.floor(env.scoreBlockFloats / Math.max(P, 1))));
+    const blockRows = this.blockRows(L, P);
     const weights = buf.weights;
     if (weights && averageWeights) this.heap.f32.fill(0, weights.ptr >>> 2, (weights.ptr >>> 2) + N * L * P);
     const mode = !weights ? WeightsMode.none : averageWeights ? WeightsMode.accumulate : WeightsMode.store;

@@ -3,7 +3,8 @@ import type { Heap } from '../core/heap.js';
 import { packedSize } from '../core/kernels.js';
 import { ScratchLayout, type Slot } from '../core/scratch.js';
 import { checkFinite, checkTensor, type Tensor } from '../core/tensor.js';
-import { AttentionBase, type ParamShapes } from './attention-base.js';
+import { AttentionBase, type CallShape, type ParamShapes } from './attention-base.js';
+import { env } from '../env.js';
 import { Generator, xavierNormal, xavierUniform } from './init.js';
 import type { AttentionOutput, ForwardOptions, LinearMultiheadAttentionOptions, ParamSharing } from './types.js';
 
@@ -59,6 +60,9 @@ export class LinearMultiheadAttention extends AttentionBase {
   private readonly sharesE: boolean;
   private readonly biasE: number;
   private readonly biasF: number;
+  /** [Wkᵀ; bk; bias_k] and [Wvᵀ; bv; bias_v], packed: the in-projections for the 'inputs' order. */
+  private readonly packedAugK: number;
+  private readonly packedAugV: number;
 
   constructor(embedDim: number, numHeads: number, options: LinearMultiheadAttentionOptions = {}) {
     super('LinearMultiheadAttention', embedDim, numHeads, options);
@@ -101,6 +105,8 @@ export class LinearMultiheadAttention extends AttentionBase {
     this.params.set('bias_f', xavierNormal(g, [1, 1, k]));
     this.biasE = this.heap.alloc(k * 4, 'bias_e');
     this.biasF = this.heap.alloc(k * 4, 'bias_f');
+    this.packedAugK = this.heap.alloc(packedSize(this.kdim + 2, embedDim) * 4, 'augmented k weights');
+    this.packedAugV = this.heap.alloc(packedSize(this.vdim + 2, embedDim) * 4, 'augmented v weights');
     this.upload();
   }
 
@@ -174,13 +180,31 @@ export class LinearMultiheadAttention extends AttentionBase {
     }
     this.heap.write(this.biasE, this.params.get('bias_e')!);
     this.heap.write(this.biasF, this.params.get('bias_f')!);
+    const E = this.embedDim;
+    const inW = this.params.get('in_proj_weight');
+    const inB = this.params.get('in_proj_bias');
+    const wk = inW ? inW.subarray(E * E, 2 * E * E) : this.params.get('k_proj_weight')!;
+    const wv = inW ? inW.subarray(2 * E * E) : this.params.get('v_proj_weight')!;
+    const augmented = (w: Float32Array, features: number, b: Float32Array | undefined, extra: Float32Array | undefined) => {
+      const out = new Float32Array(E * (features + 2));
+      for (let j = 0; j < E; j++) {
+        const row = j * (features + 2);
+        out.set(w.subarray(j * features, (j + 1) * features), row);
+        out[row + features] = b ? b[j] : 0;
+        out[row + features + 1] = extra ? extra[j] : 0;
+      }
+      return out;
+    };
+    const bk = inB?.subarray(E, 2 * E);
+    const bv = inB?.subarray(2 * E);
+    this.packLinear(this.packedAugK, augmented(wk, this.kdim, bk, this.params.get('bias_k')), null, E, this.kdim + 2);
+    this.packLinear(this.packedAugV, augmented(wv, this.vdim, bv, this.params.get('bias_v')), null, E, this.vdim + 2);
   }
 
   protected override releaseOwn(): void {
     this.eProj.release();
     this.fProj?.release();
-    this.heap.release(this.biasE);
-    this.heap.release(this.biasF);
+    for (const ptr of [this.biasE, this.biasF, this.packedAugK, this.packedAugV]) this.heap.release(ptr);
   }
 
   /**
@@ -217,24 +241,130 @@ export class LinearMultiheadAttention extends AttentionBase {
 
     const layout = new ScratchLayout();
     const weightsFloats = need ? (average ? N * L * P : N * H * L * P) : 0;
-    const buf = this.layoutCall(layout, shape, { query, key, value }, S1, P, weightsFloats);
-    const perHead = this.paramSharing === 'per-head';
+    const inputs = { query, key, value };
+    const buf = this.layoutCall(layout, shape, P, weightsFloats);
     const kProj = layout.floats(N * P * E);
     const vProj = layout.floats(N * P * E);
-    const packScratch = layout.floats(packedSize(S1, perHead ? this.headDim : E));
     const amSlot = am ? layout.floats(this.attnMaskRows(am, L) * P) : null;
-    layout.place(this.heap);
-
-    this.writeInput(buf.xq, query, shape, L, E);
-    if (buf.xk !== buf.xq) this.writeInput(buf.xk, key, shape, S, this.kdim);
-    if (buf.xv !== buf.xk && buf.xv !== buf.xq) this.writeInput(buf.xv, value, shape, S, this.vdim);
-    this.inProject(buf, shape, S1);
-    if (kpm) this.zeroMaskedRows(buf.k, buf.v, kpm.data as Uint8Array, N, S, S1);
-    this.projectSequence(kProj, buf.k, this.eProj.ptr, this.biasE, shape, S1, P, packScratch);
-    this.projectSequence(vProj, buf.v, (this.fProj ?? this.eProj).ptr, this.biasF, shape, S1, P, packScratch);
+    const mask = kpm ? (kpm.data as Uint8Array) : null;
+    if (this.projectionOrder(S1, inputs) === 'inputs') {
+      const aug = this.layoutAugmented(layout, shape, inputs, S1);
+      layout.place(this.heap);
+      this.writeInput(buf.xq, query, shape, L, E);
+      this.writeAugmented(aug.xk, key, this.kdim, shape, S1, mask);
+      if (aug.xv !== aug.xk) this.writeAugmented(aug.xv, value, this.vdim, shape, S1, mask);
+      this.projectQuery(buf, shape);
+      this.projectInputsThenFeatures(kProj, vProj, aug, shape, S1, P);
+    } else {
+      const kv = this.layoutKeyValues(layout, buf, shape, inputs, S1);
+      const perHead = this.paramSharing === 'per-head';
+      const packScratch = layout.floats(packedSize(S1, perHead ? this.headDim : E));
+      layout.place(this.heap);
+      this.writeInputs(buf, kv, inputs, shape);
+      this.projectQuery(buf, shape);
+      this.projectKeyValues(kv, shape, S1);
+      if (mask) this.zeroMaskedRows(kv.k, kv.v, mask, N, S, S1);
+      this.projectSequence(kProj, kv.k, this.eProj.ptr, this.biasE, shape, S1, P, packScratch);
+      this.projectSequence(vProj, kv.v, (this.fProj ?? this.eProj).ptr, this.biasF, shape, S1, P, packScratch);
+    }
     const placedAttnMask = am ? this.placeAttnMask(amSlot!, am, amWidth, P, L) : null;
     this.attendHeads(buf, shape, kProj, vProj, P, placedAttnMask, null, average);
     return this.finish(buf, shape, P, average);
+  }
+
+  /**
+   * Which of two equal orders is cheaper for these sizes (env.sequenceProjection
+   * may force one): 'keys' in-projects all S keys and values, then projects
+   * them along the sequence, as the paper writes it; 'inputs' projects the
+   * raw inputs along the sequence first, then in-projects only k rows:
+   *   E·(X·Wᵀ + 1·bᵀ) = (E·X)·Wᵀ + (E·1)·bᵀ.
+   * Per-head E_h would need one input projection per head, so per-head
+   * sharing always takes 'keys'.
+   */
+  private projectionOrder(S1: number, inputs: { key: Tensor; value: Tensor }): 'inputs' | 'keys' {
+    if (this.paramSharing === 'per-head') return 'keys';
+    if (env.sequenceProjection !== 'auto') return env.sequenceProjection;
+    const E = this.embedDim;
+    const k = this.projK;
+    const wk = this.kdim + 2;
+    const wv = this.vdim + 2;
+    const keysCost = S1 * (this.kdim + this.vdim) * E + 2 * k * S1 * E;
+    const sameProjection = inputs.key === inputs.value && this.fProj === null;
+    const inputsCost = k * S1 * (sameProjection ? wk : wk + wv) + k * (wk + wv) * E;
+    return inputsCost < keysCost ? 'inputs' : 'keys';
+  }
+
+  /** Key and value inputs widened by two columns each (see writeAugmented), and E·X. */
+  private layoutAugmented(layout: ScratchLayout, shape: CallShape, inputs: { key: Tensor; value: Tensor }, S1: number) {
+    const N = shape.N;
+    const wk = this.kdim + 2;
+    const wv = this.vdim + 2;
+    const xk = layout.floats(N * S1 * wk);
+    const xv = inputs.value === inputs.key ? xk : layout.floats(N * S1 * wv);
+    const width = Math.max(wk, wv);
+    return { xk, xv, projected: layout.floats(this.projK * width), packScratch: layout.floats(packedSize(S1, width)) };
+  }
+
+  /**
+   * X̃ (S1 rows of features + 2): row s < S is [x_s, 1, 0], or all zeros when
+   * s is padding; bias_k's row, when there is one, is [0…0, 0, 1]. Against
+   * the augmented weights [Wᵀ; b; bias_k] (see upload) this gives exactly
+   * the in-projected keys with padding rows zeroed and the bias_k row appended.
+   */
+  private writeAugmented(dst: Slot, t: Tensor, features: number, shape: CallShape, S1: number, mask: Uint8Array | null): void {
+    const { N, S } = shape;
+    const ld = features + 2;
+    this.writeInput(dst, t, shape, S, features, ld, S1);
+    const f32 = this.heap.f32;
+    const base = dst.ptr >>> 2;
+    for (let n = 0; n < N; n++) {
+      for (let s = 0; s < S; s++) {
+        const row = base + (n * S1 + s) * ld;
+        if (mask && mask[n * S + s]) f32.fill(0, row, row + ld);
+        else {
+          f32[row + features] = 1;
+          f32[row + features + 1] = 0;
+        }
+      }
+      if (S1 > S) {
+        const row = base + (n * S1 + S) * ld;
+        f32.fill(0, row, row + ld);
+        f32[row + features + 1] = 1;
+      }
+    }
+  }
+
+  /** k'[n] = (E·X̃k[n])·[Wkᵀ; bk; bias_k] + bias_e, and likewise v' with F. */
+  private projectInputsThenFeatures(
+    kProj: Slot,
+    vProj: Slot,
+    aug: { xk: Slot; xv: Slot; projected: Slot; packScratch: Slot },
+    shape: CallShape,
+    S1: number,
+    P: number,
+  ): void {
+    const E = this.embedDim;
+    const k = this.projK;
+    const kern = this.heap.kernels;
+    const wk = this.kdim + 2;
+    const wv = this.vdim + 2;
+    const f = (this.fProj ?? this.eProj).ptr;
+    const sameProjection = aug.xv === aug.xk && this.fProj === null;
+    const xe = aug.projected.ptr;
+    for (let n = 0; n < shape.N; n++) {
+      const kDst = kProj.ptr + n * P * E * 4;
+      const vDst = vProj.ptr + n * P * E * 4;
+      kern.seqproj_f32(xe, wk, this.eProj.ptr, this.seqLen, k, S1, aug.xk.ptr + n * S1 * wk * 4, wk, wk, 0, aug.packScratch.ptr);
+      kern.gemm_f32_4x8_simd(kDst, E, xe, wk, this.packedAugK, k, E, wk, this.biasE);
+      if (!sameProjection) {
+        kern.seqproj_f32(xe, wv, f, this.seqLen, k, S1, aug.xv.ptr + n * S1 * wv * 4, wv, wv, 0, aug.packScratch.ptr);
+      }
+      kern.gemm_f32_4x8_simd(vDst, E, xe, wv, this.packedAugV, k, E, wv, this.biasF);
+      if (P > k) {
+        this.heap.f32.fill(0, (kDst >>> 2) + k * E, (kDst >>> 2) + P * E);
+        this.heap.f32.fill(0, (vDst >>> 2) + k * E, (vDst >>> 2) + P * E);
+      }
+    }
   }
 
   /** Padding: the in-projected key and value rows of masked positions become zero (never bias_k's row). */

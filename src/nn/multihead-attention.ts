@@ -37,18 +37,19 @@ export class MultiheadAttention extends AttentionBase {
     const P = S + (this.addBiasKV ? 1 : 0) + (this.addZeroAttn ? 1 : 0);
     const layout = new ScratchLayout();
     const weightsFloats = need ? (average ? N * L * P : N * H * L * P) : 0;
-    const buf = this.layoutCall(layout, shape, { query, key, value }, P, P, weightsFloats);
+    const buf = this.layoutCall(layout, shape, P, weightsFloats);
+    const inputs = { query, key, value };
+    const kv = this.layoutKeyValues(layout, buf, shape, inputs, P);
     const amSlot = am ? layout.floats(this.attnMaskRows(am, L) * P) : null;
     const kpmSlot = kpm ? layout.floats(N * P) : null;
     layout.place(this.heap);
 
-    this.writeInput(buf.xq, query, shape, L, this.embedDim);
-    if (buf.xk !== buf.xq) this.writeInput(buf.xk, key, shape, S, this.kdim);
-    if (buf.xv !== buf.xk && buf.xv !== buf.xq) this.writeInput(buf.xv, value, shape, S, this.vdim);
-    this.inProject(buf, shape, P);
+    this.writeInputs(buf, kv, inputs, shape);
+    this.projectQuery(buf, shape);
+    this.projectKeyValues(kv, shape, P);
     const placedAttnMask = am ? this.placeAttnMask(amSlot!, am, amWidth, P, L) : null;
     if (kpm) this.writeAdditiveMask(kpmSlot!, kpm, N, S, P);
-    this.attendHeads(buf, shape, buf.k, buf.v, P, placedAttnMask, kpmSlot, average);
+    this.attendHeads(buf, shape, kv.k, kv.v, P, placedAttnMask, kpmSlot, average);
     return this.finish(buf, shape, P, average);
   }
 }
