@@ -99,6 +99,8 @@ describe("gemm_f32_4x8_simd and gemm_f32_scalar", () => {
     for (let mi = 0; mi < ms.length; mi++) {
       gemmCase(ms[mi], 9, 17, 17, 9, true, true, 0);
       gemmCase(ms[mi], 17, 5, 7, 20, true, false, 4);
+      gemmCase(ms[mi], 16, 9, 9, 16, false, true, 0); // full panels, no rowBias: the fast path
+      gemmCase(ms[mi], 33, 3, 4, 35, false, false, 0);
     }
   });
 
@@ -128,6 +130,13 @@ describe("gemm_f32_4x8_simd and gemm_f32_scalar", () => {
         }
       }
     }
+  });
+
+  it("empty products (M, N or K = 0) write nothing but C = bias", () => {
+    gemmCase(0, 9, 5, 5, 9, true, true, 0);
+    gemmCase(5, 9, 0, 0, 9, true, true, 0);
+    gemmCase(5, 9, 0, 0, 9, false, false, 0);
+    gemmCase(4, 0, 5, 5, 3, true, true, 0); // ldc gap only: must keep its canary
   });
 
   it("unaligned A, B, C and bias pointers (4, 8, 12 bytes past 16)", () => {

@@ -95,14 +95,17 @@ export function unchanged(p: usize, copy: usize, n: i32): bool {
   return true;
 }
 
+// @ts-ignore: decorator
 @inline export function ld(p: usize, i: i32): f32 {
   return load<f32>(p + (<usize>i << 2));
 }
 
+// @ts-ignore: decorator
 @inline export function st(p: usize, i: i32, v: f32): void {
   store<f32>(p + (<usize>i << 2), v);
 }
 
+// @ts-ignore: decorator
 @inline export function bits(x: f32): u32 {
   return reinterpret<u32>(x);
 }
@@ -111,26 +114,32 @@ export function unchanged(p: usize, copy: usize, n: i32): bool {
 
 let fails: i32 = 0;
 let firstFail: string = "";
-let worst: f64 = 0;
+let current: string = "";
 
 export function beginCheck(): void {
   fails = 0;
   firstFail = "";
-  worst = 0;
+  current = "";
+}
+
+/** Names the part of a case that follows, in the first failure's message. */
+export function subcase(name: string): void {
+  current = name;
+}
+
+function where(): string {
+  return current.length > 0 ? "(" + current + ") " : "";
 }
 
 /** Records a failure described by `what` unless `ok`. */
 export function check(ok: bool, what: string): void {
   if (!ok) {
-    if (fails == 0) firstFail = what;
+    if (fails == 0) firstFail = where() + what;
     fails++;
   }
 }
 
-/**
- * |got - want| ≤ tol, NaN only where `want` is NaN, infinities equal.
- * Tracks the worst |got - want| / tol seen (for logging).
- */
+/** Records a failure unless |got - want| ≤ tol; NaN only where `want` is NaN; infinities equal. */
 export function near(got: f64, want: f64, tol: f64, label: string, i: i32, j: i32): void {
   let ok: bool;
   if (isNaN(want)) {
@@ -140,18 +149,12 @@ export function near(got: f64, want: f64, tol: f64, label: string, i: i32, j: i3
   } else {
     const err = Math.abs(got - want);
     ok = err <= tol; // false for NaN got
-    if (tol > 0 && err / tol > worst) worst = err / tol;
   }
   if (!ok && fails == 0) {
-    firstFail = label + "[" + i.toString() + "," + j.toString() + "]: got " + got.toString() +
+    firstFail = where() + label + "[" + i.toString() + "," + j.toString() + "]: got " + got.toString() +
       ", want " + want.toString() + " ± " + tol.toString();
   }
   if (!ok) fails++;
-}
-
-/** Largest |error| / tolerance seen since beginCheck (NaN-free pairs only). */
-export function worstRatio(): f64 {
-  return worst;
 }
 
 /**
