@@ -86,6 +86,28 @@ export class Heap {
     return this.track(ptr, size);
   }
 
+  /** Allocates every size or none: if one fails, those already made are released before the error is rethrown. */
+  allocAll(sizes: readonly number[], what: readonly string[]): number[] {
+    const ptrs: number[] = [];
+    try {
+      sizes.forEach((bytes, i) => ptrs.push(this.alloc(bytes, what[i])));
+    } catch (e) {
+      for (const p of ptrs) this.release(p);
+      throw e;
+    }
+    return ptrs;
+  }
+
+  /** Throws the RangeError of a request that cannot fit in wasm's 4 GiB even beside what is allocated now; allocates nothing. */
+  checkFits(bytes: number, what: string): void {
+    const base = alignUp(this.kernels.heap_base());
+    if (base + this.allocated + bytes > MAX_MEMORY_BYTES) {
+      throw new RangeError(
+        `${what}: needs ${bytes} bytes of wasm memory, past wasm's 4 GiB (${this.allocated} bytes allocated)`,
+      );
+    }
+  }
+
   /** Returns a buffer from alloc() to the free list. */
   release(ptr: number): void {
     const size = this.sizes.get(ptr);

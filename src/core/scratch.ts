@@ -28,9 +28,19 @@ export class ScratchLayout {
     return this.bytes;
   }
 
-  /** Places the layout in the heap's scratch region and fills in every slot's ptr. */
-  place(heap: Heap): void {
-    const base = heap.scratch(this.bytes);
+  /**
+   * Places the layout in the heap's scratch region and fills in every slot's
+   * ptr. `context` describes the call (its arguments and shapes) for the
+   * RangeError of a layout too large for wasm.
+   */
+  place(heap: Heap, context?: () => string): void {
+    let base: number;
+    try {
+      base = heap.scratch(this.bytes);
+    } catch (e) {
+      if (context && e instanceof RangeError) throw new RangeError(`${context()}: ${e.message}`);
+      throw e;
+    }
     for (const { slot, offset } of this.slots) slot.ptr = base + offset;
   }
 }

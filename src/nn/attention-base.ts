@@ -92,7 +92,8 @@ export abstract class AttentionBase {
   private readonly packedOut: number;
   private disposed = false;
 
-  protected constructor(name: string, embedDim: number, numHeads: number, options: MultiheadAttentionOptions) {
+  /** `ownBytes`: the subclass's own long-lived buffers, counted in the size check before anything is allocated. */
+  protected constructor(name: string, embedDim: number, numHeads: number, options: MultiheadAttentionOptions, ownBytes = 0) {
     this.heap = getHeap();
     checkPositiveInt(`${name}: embedDim`, embedDim);
     checkPositiveInt(`${name}: numHeads`, numHeads);
@@ -112,10 +113,12 @@ export abstract class AttentionBase {
     this.batchFirst = options.batchFirst ?? false;
     this.dropout = options.dropout ?? 0;
     const E = embedDim;
-    this.packedQ = this.heap.alloc(packedSize(E, E) * 4, 'q weights');
-    this.packedK = this.heap.alloc(packedSize(this.kdim, E) * 4, 'k weights');
-    this.packedV = this.heap.alloc(packedSize(this.vdim, E) * 4, 'v weights');
-    this.packedOut = this.heap.alloc(packedSize(E, E) * 4, 'out_proj weights');
+    const sizes = [packedSize(E, E), packedSize(this.kdim, E), packedSize(this.vdim, E), packedSize(E, E)].map((f) => f * 4);
+    this.heap.checkFits(
+      sizes.reduce((a, b) => a + b, 0) + ownBytes,
+      `${name}(embedDim ${embedDim}, numHeads ${numHeads}, kdim ${this.kdim}, vdim ${this.vdim})`,
+    );
+    [this.packedQ, this.packedK, this.packedV, this.packedOut] = this.heap.allocAll(sizes, ['q weights', 'k weights', 'v weights', 'out_proj weights']);
   }
 
   // ---------------------------------------------------------------- parameters
@@ -323,8 +326,18 @@ export abstract class AttentionBase {
     throw shapeError('attnMask', `${options.join(' or ')} over ${what}`, dims);
   }
 
-  /** Lays out the buffers every forward call needs; the subclass adds its own to `layout`. */
-  protected layoutCall(layout: ScratchLayout, shape: CallShape, P: number, weightsFloats: number): CallBuffers {
+  /** Describes a forward call for the RangeError of one too large for wasm. */
+  protected static callContext(query: Tensor, key: Tensor, need: boolean, average: boolean): () => string {
+    const weights = need ? (average ? ', averaged weights' : ', per-head weights (averageAttnWeights: false)') : '';
+    return () => `forward: query ${shapeStr(query.dims)}, key ${shapeStr(key.dims)}${weights}`;
+  }
+
+  /**
+   * Lays out the buffers every forward call needs; the subclass adds its own
+   * to `layout`. `weightsFloats` is null when no weights are wanted (0 is an
+   * empty weights tensor).
+   */
+  protected layoutCall(layout: ScratchLayout, shape: CallShape, P: number, weightsFloats: number | null): CallBuffers {
     const { L, N } = shape;
     const E = this.embedDim;
     const d = this.headDim;
@@ -338,7 +351,7 @@ export abstract class AttentionBase {
       rowSums: layout.floats(this.blockRows(L, P)),
       attn: layout.floats(N * L * E),
       out: layout.floats(N * L * E),
-      weights: weightsFloats > 0 ? layout.floats(weightsFloats) : null,
+      weights: weightsFloats === null ? null : layout.floats(weightsFloats),
     };
   }
 
@@ -486,6 +499,11 @@ export abstract class AttentionBase {
     const kern = this.heap.kernels;
     const blockRows = this.blockRows(L, P);
     const weights = buf.weights;
+    if (P === 0) {
+      // softmax over no keys is empty and the weighted sum 0 (torch: bmm of (L, 0)·(0, d))
+      this.heap.f32.fill(0, buf.attn.ptr >>> 2, (buf.attn.ptr >>> 2) + N * L * E);
+      return;
+    }
     if (weights && averageWeights) this.heap.f32.fill(0, weights.ptr >>> 2, (weights.ptr >>> 2) + N * L * P);
     const mode = !weights ? WeightsMode.none : averageWeights ? WeightsMode.accumulate : WeightsMode.store;
     for (let n = 0; n < N; n++) {

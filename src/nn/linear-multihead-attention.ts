@@ -3,6 +3,7 @@ import type { Heap } from '../core/heap.js';
 import { packedSize } from '../core/kernels.js';
 import { ScratchLayout, type Slot } from '../core/scratch.js';
 import { checkFinite, checkTensor, type Tensor } from '../core/tensor.js';
+import { getHeap } from '../core/loader.js';
 import { AttentionBase, type CallShape, type ParamShapes } from './attention-base.js';
 import { env } from '../env.js';
 import { Generator, xavierNormal, xavierUniform } from './init.js';
@@ -65,34 +66,14 @@ export class LinearMultiheadAttention extends AttentionBase {
   private readonly packedAugV: number;
 
   constructor(embedDim: number, numHeads: number, options: LinearMultiheadAttentionOptions = {}) {
-    super('LinearMultiheadAttention', embedDim, numHeads, options);
-    this.seqLen = options.seqLen ?? 512;
-    this.projK = options.projK ?? 128;
-    this.paramSharing = options.paramSharing ?? 'none';
-    for (const [name, v] of [['seqLen', this.seqLen], ['projK', this.projK]] as const) {
-      if (!Number.isInteger(v) || v <= 0) throw typeError(`LinearMultiheadAttention: ${name}`, 'a positive integer', v);
-    }
-    if (!SHARING.includes(this.paramSharing)) {
-      throw typeError('LinearMultiheadAttention: paramSharing', `one of ${SHARING.map((s) => `'${s}'`).join(', ')}`, this.paramSharing);
-    }
+    // Everything is checked before the base class allocates anything, so a
+    // bad option or a size past wasm's 4 GiB leaves no memory behind.
+    const checked = LinearMultiheadAttention.checkOptions(embedDim, numHeads, options);
+    super('LinearMultiheadAttention', embedDim, numHeads, options, checked.ownBytes);
+    this.seqLen = checked.seqLen;
+    this.projK = checked.projK;
+    this.paramSharing = checked.paramSharing;
     const owner = options.shareWith;
-    if (owner !== undefined) {
-      if (!(owner instanceof LinearMultiheadAttention)) {
-        throw typeError('LinearMultiheadAttention: shareWith', 'a LinearMultiheadAttention', owner);
-      }
-      if (this.paramSharing !== 'layerwise' || owner.paramSharing !== 'layerwise') {
-        throw new RangeError(
-          `LinearMultiheadAttention: shareWith needs paramSharing 'layerwise' on both modules, got '${this.paramSharing}' and '${owner.paramSharing}'`,
-        );
-      }
-      if (owner.seqLen !== this.seqLen || owner.projK !== this.projK) {
-        throw new RangeError(
-          `LinearMultiheadAttention: shareWith: E of the other module is (${owner.projK}, ${owner.seqLen}), this module needs (${this.projK}, ${this.seqLen})`,
-        );
-      }
-      owner.checkAlive();
-    }
-
     this.sharesE = owner !== undefined;
 
     const g = AttentionBase.generatorFor(options);
@@ -108,6 +89,46 @@ export class LinearMultiheadAttention extends AttentionBase {
     this.packedAugK = this.heap.alloc(packedSize(this.kdim + 2, embedDim) * 4, 'augmented k weights');
     this.packedAugV = this.heap.alloc(packedSize(this.vdim + 2, embedDim) * 4, 'augmented v weights');
     this.upload();
+  }
+
+  /** The Linformer options, validated, and the bytes of this module's own buffers; allocates nothing. */
+  private static checkOptions(embedDim: number, numHeads: number, options: LinearMultiheadAttentionOptions) {
+    const seqLen = options.seqLen ?? 512;
+    const projK = options.projK ?? 128;
+    const paramSharing = options.paramSharing ?? 'none';
+    for (const [name, v] of [['seqLen', seqLen], ['projK', projK]] as const) {
+      if (!Number.isInteger(v) || v <= 0) throw typeError(`LinearMultiheadAttention: ${name}`, 'a positive integer', v);
+    }
+    if (!SHARING.includes(paramSharing)) {
+      throw typeError('LinearMultiheadAttention: paramSharing', `one of ${SHARING.map((s) => `'${s}'`).join(', ')}`, paramSharing);
+    }
+    const owner = options.shareWith;
+    if (owner !== undefined) {
+      if (!(owner instanceof LinearMultiheadAttention)) {
+        throw typeError('LinearMultiheadAttention: shareWith', 'a LinearMultiheadAttention', owner);
+      }
+      if (paramSharing !== 'layerwise' || owner.paramSharing !== 'layerwise') {
+        throw new RangeError(
+          `LinearMultiheadAttention: shareWith needs paramSharing 'layerwise' on both modules, got '${paramSharing}' and '${owner.paramSharing}'`,
+        );
+      }
+      if (owner.seqLen !== seqLen || owner.projK !== projK) {
+        throw new RangeError(
+          `LinearMultiheadAttention: shareWith: E of the other module is (${owner.projK}, ${owner.seqLen}), this module needs (${projK}, ${seqLen})`,
+        );
+      }
+      owner.checkAlive();
+    }
+    const perHead = paramSharing === 'per-head';
+    const matrices = (owner ? 0 : 1) + (paramSharing === 'none' || perHead ? 1 : 0);
+    const projBytes = matrices * (perHead ? numHeads : 1) * projK * seqLen * 4;
+    getHeap().checkFits(
+      projBytes,
+      `LinearMultiheadAttention: ${matrices} sequence projection(s) of (${perHead ? `${numHeads}, ` : ''}projK ${projK}, seqLen ${seqLen})`,
+    );
+    const E = embedDim;
+    const ownBytes = projBytes + 2 * projK * 4 + (packedSize((options.kdim ?? E) + 2, E) + packedSize((options.vdim ?? E) + 2, E)) * 4;
+    return { seqLen, projK, paramSharing, ownBytes };
   }
 
   /** F is a parameter of its own ('none', 'per-head'); else F = E. */
@@ -240,7 +261,7 @@ export class LinearMultiheadAttention extends AttentionBase {
     const amWidth = am ? this.checkAttnMask(am, shape, this.addZeroAttn ? [k, k + 1] : [k], `the ${k} projected positions`) : 0;
 
     const layout = new ScratchLayout();
-    const weightsFloats = need ? (average ? N * L * P : N * H * L * P) : 0;
+    const weightsFloats = need ? (average ? N * L * P : N * H * L * P) : null;
     const inputs = { query, key, value };
     const buf = this.layoutCall(layout, shape, P, weightsFloats);
     const kProj = layout.floats(N * P * E);
@@ -249,7 +270,7 @@ export class LinearMultiheadAttention extends AttentionBase {
     const mask = kpm ? (kpm.data as Uint8Array) : null;
     if (this.projectionOrder(S1, inputs) === 'inputs') {
       const aug = this.layoutAugmented(layout, shape, inputs, S1);
-      layout.place(this.heap);
+      layout.place(this.heap, AttentionBase.callContext(query, key, need, average));
       this.writeInput(buf.xq, query, shape, L, E);
       this.writeAugmented(aug.xk, key, this.kdim, shape, S1, mask);
       if (aug.xv !== aug.xk) this.writeAugmented(aug.xv, value, this.vdim, shape, S1, mask);
@@ -259,7 +280,7 @@ export class LinearMultiheadAttention extends AttentionBase {
       const kv = this.layoutKeyValues(layout, buf, shape, inputs, S1);
       const perHead = this.paramSharing === 'per-head';
       const packScratch = layout.floats(packedSize(S1, perHead ? this.headDim : E));
-      layout.place(this.heap);
+      layout.place(this.heap, AttentionBase.callContext(query, key, need, average));
       this.writeInputs(buf, kv, inputs, shape);
       this.projectQuery(buf, shape);
       this.projectKeyValues(kv, shape, S1);

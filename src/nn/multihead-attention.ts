@@ -36,13 +36,13 @@ export class MultiheadAttention extends AttentionBase {
     // P keys per batch item: S, bias_k's row, the zero row.
     const P = S + (this.addBiasKV ? 1 : 0) + (this.addZeroAttn ? 1 : 0);
     const layout = new ScratchLayout();
-    const weightsFloats = need ? (average ? N * L * P : N * H * L * P) : 0;
+    const weightsFloats = need ? (average ? N * L * P : N * H * L * P) : null;
     const buf = this.layoutCall(layout, shape, P, weightsFloats);
     const inputs = { query, key, value };
     const kv = this.layoutKeyValues(layout, buf, shape, inputs, P);
     const amSlot = am ? layout.floats(this.attnMaskRows(am, L) * P) : null;
     const kpmSlot = kpm ? layout.floats(N * P) : null;
-    layout.place(this.heap);
+    layout.place(this.heap, AttentionBase.callContext(query, key, need, average));
 
     this.writeInputs(buf, kv, inputs, shape);
     this.projectQuery(buf, shape);

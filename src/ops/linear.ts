@@ -28,7 +28,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): OutputT
   const sb = layout.floats(n);
   const packed = layout.floats(packedSize(k, n));
   const sy = layout.floats(m * n);
-  layout.place(heap);
+  layout.place(heap, () => `linear: x ${shapeStr(dx)}, weight ${shapeStr(dw)}`);
   heap.write(sx.ptr, x.data);
   heap.write(sw.ptr, weight.data);
   if (bias != null) heap.write(sb.ptr, bias.data);

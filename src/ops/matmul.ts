@@ -33,7 +33,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Outpu
   const sb = layout.floats(k * n);
   const packed = layout.floats(packedSize(k, n));
   const sc = layout.floats(m * n);
-  layout.place(heap);
+  layout.place(heap, () => `matmul: a ${shapeStr(da)}, b ${shapeStr(db)}${transposeB ? ' (transposeB)' : ''}`);
   heap.write(sa.ptr, a.data);
   heap.write(sb.ptr, b.data);
   const kern = heap.kernels;
