@@ -1,25 +1,84 @@
-// Builds dist/: the Node ESM and CommonJS entries, the browser bundle (wasm
-// fetched beside it) and its inlined variant, the wasm files beside them,
-// and the type declarations.
+// Builds everything: the two wasm builds of assembly/ (build/), then dist/:
+// the Node ESM and CommonJS entries, the browser/worker bundle (wasm fetched
+// beside it) and its inlined variant, the wasm files beside them, the type
+// declarations and their CommonJS copy; and type-checks src/ against Node's
+// types. It calls no `npm`, so it runs the same from any npm.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { promisify } from 'node:util';
 
-mkdirSync('dist', { recursive: true });
-for (const f of ['linformer.wasm', 'linformer-relaxed.wasm']) copyFileSync(`build/${f}`, `dist/${f}`);
+const WASM_FILES = ['linformer.wasm', 'linformer-relaxed.wasm'];
+const TYPES_CJS = 'dist/types-cjs';
 
-const common = { bundle: true, target: 'es2022', sourcemap: true, logLevel: 'warning' };
+// The modules implement Symbol.dispose, whose type is in TypeScript's
+// esnext.disposable library: the entries pull it in, so a consumer compiling
+// for an older lib without skipLibCheck still type-checks.
+const TYPES_PREAMBLE = '/// <reference lib="esnext.disposable" />\n';
 
+const run = promisify(execFile);
+const bin = (spec) => createRequire(import.meta.url).resolve(spec);
+async function node(script, ...args) {
+  try {
+    await run(process.execPath, [script, ...args]);
+  } catch (e) {
+    // Compiler diagnostics go to stdout: show them, then fail.
+    process.stderr.write(`${e.stdout ?? ''}${e.stderr ?? ''}`);
+    throw new Error(`build failed: ${script} ${args.join(' ')}`);
+  }
+}
+
+// Both builds from one source: asconfig.json's targets differ in features only.
+await Promise.all(['simd', 'relaxed'].map((target) => node(bin('assemblyscript/bin/asc.js'), 'assembly/index.ts', '--target', target)));
 await Promise.all([
-  build({ ...common, entryPoints: ['src/index.node.ts'], outfile: 'dist/index.node.js', format: 'esm', platform: 'node' }),
-  build({
-    ...common,
-    entryPoints: ['src/index.node.ts'],
-    outfile: 'dist/index.node.cjs',
-    format: 'cjs',
-    platform: 'node',
-    // CommonJS has no import.meta: derive the module URL from __filename.
-    define: { 'import.meta.url': '__linformer_module_url' },
-    banner: { js: "const __linformer_module_url = require('node:url').pathToFileURL(__filename).href;" },
-  }),
-  build({ ...common, entryPoints: ['src/index.browser.ts'], outfile: 'dist/index.browser.js', format: 'esm', platform: 'neutral' }),
+  bundles(),
+  commonJsTypes(),
+  node(bin('typescript/bin/tsc'), '-p', 'tsconfig.json'),
+  node(bin('typescript/bin/tsc'), '-p', 'tsconfig.node.json'),
 ]);
+
+async function bundles() {
+  mkdirSync('dist', { recursive: true });
+  writeFileSync('dist/index.d.ts', `${TYPES_PREAMBLE}export * from './types/index.js';\n`);
+  for (const f of WASM_FILES) copyFileSync(`build/${f}`, `dist/${f}`);
+
+  const common = { bundle: true, target: 'es2022', logLevel: 'warning' };
+  // Browser bundles are served as they are, so they are minified, with a
+  // source map; class names are kept because error messages name the module.
+  // The Node bundles stay readable and need no map.
+  const browser = { ...common, format: 'esm', platform: 'neutral', minify: true, keepNames: true, sourcemap: true };
+
+  await Promise.all([
+    build({ ...common, entryPoints: ['src/index.node.ts'], outfile: 'dist/index.node.js', format: 'esm', platform: 'node' }),
+    build({
+      ...common,
+      entryPoints: ['src/index.node.ts'],
+      outfile: 'dist/index.node.cjs',
+      format: 'cjs',
+      platform: 'node',
+      // CommonJS has no import.meta: the injected shim derives it from __filename.
+      inject: ['scripts/shims/import-meta-url.js'],
+      define: { 'import.meta.url': 'import_meta_url' },
+    }),
+    build({ ...browser, entryPoints: ['src/index.browser.ts'], outfile: 'dist/index.browser.js' }),
+    build({
+      ...browser,
+      entryPoints: ['src/index.inline.ts'],
+      outfile: 'dist/index.browser.inline.js',
+      loader: { '.wasm': 'binary' },
+    }),
+  ]);
+}
+
+// The declarations in dist/types sit in a "type": "module" package, so
+// TypeScript reads them as ES module types and refuses them to a CommonJS
+// `require` (TS1479). The same declarations under a "type": "commonjs" scope
+// describe the .cjs entry as what it is.
+async function commonJsTypes() {
+  rmSync(TYPES_CJS, { recursive: true, force: true });
+  await node(bin('typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', TYPES_CJS);
+  writeFileSync(`${TYPES_CJS}/package.json`, JSON.stringify({ type: 'commonjs' }) + '\n');
+  const entry = `${TYPES_CJS}/index.d.ts`;
+  writeFileSync(entry, TYPES_PREAMBLE + readFileSync(entry, 'utf8'));
+}
