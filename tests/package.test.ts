@@ -1,0 +1,329 @@
+// The package as a user installs it: `npm pack`, the tarball installed into
+// an empty project, then an ES module import, a CommonJS require, a
+// TypeScript type-check without @types/node, golden forward passes, the docs
+// examples, and what each entry may and may not contain.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
+import { Script } from 'node:vm';
+import { assertClose } from './helpers/golden.js';
+import { goldenCase, type ModuleCase } from './helpers/golden-cases.js';
+import { docExample, repoRoot } from './helpers/docs.js';
+
+const run = promisify(execFile);
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+// Under `npm test`, PATH starts with node_modules/.bin, where a dependency of
+// as-pect installs an npm 6 of its own: leave those out to get the user's npm.
+const userPath = (process.env.PATH ?? '')
+  .split(delimiter)
+  .filter((dir) => !/node_modules[\\/]\.bin$/.test(dir))
+  .join(delimiter);
+const npmEnv = { ...process.env, PATH: userPath };
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+
+// One case of each module, without NaN (the result travels as JSON).
+const CASES: ModuleCase[] = [
+  goldenCase('mha.json', 'mha/keyPaddingMask-bool+attnMask-float-3d'),
+  goldenCase('linformer.json', 'linformer/addBiasKV+addZeroAttn+keyPaddingMask-bool+attnMask-float-2d'),
+];
+
+let tempDir: string;
+let project: string;
+let installed: string;
+let packed: { filename: string; size: number; unpackedSize: number; files: { path: string }[] };
+
+/** Runs a command in the consumer project; rejects with its output on a non-zero exit. */
+async function inProject(file: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run(file, args, { cwd: project, encoding: 'utf8' });
+    return stdout;
+  } catch (e) {
+    const { stdout, stderr } = e as { stdout?: string; stderr?: string };
+    throw new Error(`${file} ${args.join(' ')} failed:\n${stdout ?? ''}${stderr ?? ''}`);
+  }
+}
+
+// The same golden runner for the ES module and the CommonJS consumer: it
+// decodes a case, runs it through the installed package and prints the
+// results as JSON.
+const RUN_CASES = `
+function tensor(t) {
+  const bytes = Buffer.from(t.data, 'base64');
+  const data = t.dtype === 'u8' ? new Uint8Array(bytes) : new Float32Array(new Uint8Array(bytes).buffer);
+  return { dims: t.dims, data };
+}
+function runCases(pkg, cases) {
+  return cases.map((c) => {
+    const mods = [];
+    for (const m of c.modules) {
+      const Module = pkg[m.ctor];
+      const mod = new Module(m.embedDim, m.numHeads, { ...m.options, shareWith: m.shareWith === null ? undefined : mods[m.shareWith] });
+      mod.loadStateDict(Object.fromEntries(Object.entries(m.stateDict).map(([k, t]) => [k, tensor(t)])));
+      mods.push(mod);
+    }
+    const calls = c.calls.map((call) => {
+      const fo = call.forwardOptions;
+      const { output, weights } = mods[call.module].forward(tensor(call.query), tensor(call.key), tensor(call.value), {
+        needWeights: fo.needWeights,
+        averageAttnWeights: fo.averageAttnWeights,
+        keyPaddingMask: fo.keyPaddingMask && tensor(fo.keyPaddingMask),
+        attnMask: fo.attnMask && tensor(fo.attnMask),
+      });
+      const plain = (t) => t && { dims: t.dims, data: Array.from(t.data) };
+      return { output: plain(output), weights: plain(weights) };
+    });
+    for (const m of mods) m.dispose();
+    return { name: c.name, calls };
+  });
+}
+`;
+
+interface ConsumerReport {
+  resolved: Record<string, string>;
+  build: string;
+  results: { name: string; calls: { output: JsonTensor; weights: JsonTensor | null }[] }[];
+  [key: string]: unknown;
+}
+interface JsonTensor {
+  dims: number[];
+  data: number[];
+}
+
+function checkGolden(report: ConsumerReport): void {
+  assert.equal(report.results.length, CASES.length);
+  CASES.forEach((c, i) => {
+    const got = report.results[i];
+    assert.equal(got.name, c.name);
+    c.calls.forEach((call, j) => {
+      const { output, weights } = got.calls[j];
+      assertClose(`${c.name} output`, { dims: output.dims, data: Float32Array.from(output.data) }, call.expected.output);
+      if (call.expected.weights === null) assert.equal(weights, null);
+      else {
+        assert.ok(weights, `${c.name}: weights missing`);
+        assertClose(`${c.name} weights`, { dims: weights.dims, data: Float32Array.from(weights.data) }, call.expected.weights);
+      }
+    });
+  });
+}
+
+before(
+  async () => {
+    tempDir = mkdtempSync(join(tmpdir(), 'linformer-package-'));
+    const { stdout } = await run(npm, ['pack', '--json', '--pack-destination', tempDir], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      env: npmEnv,
+    });
+    [packed] = JSON.parse(stdout);
+    project = join(tempDir, 'consumer');
+    mkdirSync(project);
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+    // The tarball has no dependencies, so nothing needs the registry; a cache
+    // of its own keeps the user's npm cache out of it.
+    await run(
+      npm,
+      ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--cache', join(tempDir, 'npm-cache'), join(tempDir, packed.filename)],
+      { cwd: project, encoding: 'utf8', env: npmEnv },
+    );
+    installed = join(project, 'node_modules', 'linformer-wasm');
+    writeFileSync(join(project, 'cases.json'), JSON.stringify(CASES));
+  },
+  { timeout: 45_000 },
+);
+
+after(() => {
+  if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+});
+
+describe('packed package installed in an empty project', () => {
+  it('ships the builds, the wasm files and both sets of declarations, and nothing of the sources', () => {
+    const files = packed.files.map((f) => f.path);
+    for (const f of [
+      'package.json',
+      'dist/index.node.js',
+      'dist/index.node.cjs',
+      'dist/index.browser.js',
+      'dist/index.browser.inline.js',
+      'dist/linformer.wasm',
+      'dist/linformer-relaxed.wasm',
+      'dist/index.d.ts',
+      'dist/types/index.d.ts',
+      'dist/types-cjs/index.d.ts',
+      'dist/types-cjs/package.json',
+    ]) {
+      assert.ok(files.includes(f), `${f} is in the tarball`);
+    }
+    const stray = files.filter((f) => /^(src|assembly|tests|bench|scripts|examples)\//.test(f));
+    assert.deepEqual(stray, [], 'no sources in the tarball');
+  });
+
+  it('imports as an ES module, resolves the wasm subpaths and matches PyTorch', { timeout: 30_000 }, async () => {
+    writeFileSync(
+      join(project, 'esm.mjs'),
+      `import * as pkg from 'linformer-wasm';
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+${RUN_CASES}
+const resolved = {};
+for (const spec of ['linformer-wasm', 'linformer-wasm/linformer.wasm', 'linformer-wasm/linformer-relaxed.wasm', 'linformer-wasm/inline']) {
+  const path = fileURLToPath(import.meta.resolve(spec));
+  if (!existsSync(path)) throw new Error(spec + ' resolves to a missing file: ' + path);
+  resolved[spec] = path;
+}
+await pkg.init();
+const results = runCases(pkg, JSON.parse(readFileSync('cases.json', 'utf8')));
+console.log(JSON.stringify({ resolved, build: pkg.backendInfo().build, results }));
+`,
+    );
+    const report: ConsumerReport = JSON.parse(await inProject(process.execPath, ['esm.mjs']));
+    assert.match(report.resolved['linformer-wasm'], /node_modules\/linformer-wasm\/dist\/index\.node\.js$/);
+    assert.match(report.resolved['linformer-wasm/linformer.wasm'], /dist\/linformer\.wasm$/);
+    assert.match(report.resolved['linformer-wasm/linformer-relaxed.wasm'], /dist\/linformer-relaxed\.wasm$/);
+    assert.match(report.resolved['linformer-wasm/inline'], /dist\/index\.browser\.inline\.js$/);
+    // Node 20 validates relaxed SIMD only behind a flag: init() keeps to the plain build there.
+    const nodeMajor = Number(process.versions.node.split('.')[0]);
+    assert.equal(report.build, nodeMajor >= 21 ? 'relaxed-simd' : 'simd');
+    checkGolden(report);
+    if (nodeMajor === 20) {
+      const relaxed: ConsumerReport = JSON.parse(await inProject(process.execPath, ['--experimental-wasm-relaxed-simd', 'esm.mjs']));
+      assert.equal(relaxed.build, 'relaxed-simd');
+      checkGolden(relaxed);
+    }
+  });
+
+  it('requires as real CommonJS (require(esm) switched off) and matches PyTorch', { timeout: 30_000 }, async () => {
+    writeFileSync(
+      join(project, 'cjs.cjs'),
+      `const pkg = require('linformer-wasm');
+const { readFileSync } = require('node:fs');
+${RUN_CASES}
+const entry = require.resolve('linformer-wasm');
+pkg.init().then(() => {
+  const results = runCases(pkg, JSON.parse(readFileSync('cases.json', 'utf8')));
+  console.log(JSON.stringify({
+    resolved: { 'linformer-wasm': entry },
+    // A required ES module would hand back its namespace object.
+    tag: Object.prototype.toString.call(pkg),
+    loadedAsCommonJs: require.cache[entry] !== undefined && require.cache[entry].loaded,
+    build: pkg.backendInfo().build,
+    results,
+  }));
+});
+`,
+    );
+    const report: ConsumerReport = JSON.parse(
+      await inProject(process.execPath, ['--no-experimental-require-module', 'cjs.cjs']),
+    );
+    assert.match(report.resolved['linformer-wasm'], /dist\/index\.node\.cjs$/);
+    assert.equal(report.tag, '[object Object]');
+    assert.equal(report.loadedAsCommonJs, true);
+    checkGolden(report);
+    // Parses as a classic script: no import or export statement anywhere.
+    assert.doesNotThrow(() => new Script(readFileSync(report.resolved['linformer-wasm'], 'utf8')));
+  });
+
+  it('runs the inlined bundle in Node too', { timeout: 30_000 }, async () => {
+    writeFileSync(
+      join(project, 'inline.mjs'),
+      `import * as pkg from 'linformer-wasm/inline';
+import { readFileSync } from 'node:fs';
+${RUN_CASES}
+await pkg.init();
+console.log(JSON.stringify({ resolved: {}, build: pkg.backendInfo().build, results: runCases(pkg, JSON.parse(readFileSync('cases.json', 'utf8'))) }));
+`,
+    );
+    checkGolden(JSON.parse(await inProject(process.execPath, ['inline.mjs'])));
+  });
+
+  it('type-checks ES module and CommonJS consumers, and bundler resolution, with no @types/node', { timeout: 30_000 }, async () => {
+    const usage = `
+const query: Tensor = { data: new Float32Array(5 * 2 * 16), dims: [5, 2, 16] };
+const mask: MaskTensor = { data: new Uint8Array(2 * 5), dims: [2, 5] };
+const linformer = new LinearMultiheadAttention(16, 4, { seqLen: 8, projK: 4, paramSharing: 'kv', batchFirst: false });
+const standard = new MultiheadAttention(16, 4, { addBiasKV: true, kdim: 16 });
+const result: AttentionOutput = linformer.forward(query, query, query, { keyPaddingMask: mask, needWeights: true });
+const out: Float32Array = result.output.data;
+const dims: number[] = result.output.dims;
+const weights: OutputTensor | null = standard.forward(query, query, query).weights;
+const product: Float32Array = ops.matmul(query, query, { transposeB: true }).data;
+const memory: number = memoryUsage().wasmBytes;
+const build: 'simd' | 'relaxed-simd' = backendInfo().build;
+linformer.loadStateDict(new Map<string, Tensor>());
+standard.dispose();
+export { out, dims, weights, product, memory, build };
+`;
+    const esmImports = `import { init, backendInfo, memoryUsage, ops, LinearMultiheadAttention, MultiheadAttention, type AttentionOutput, type MaskTensor, type OutputTensor, type Tensor } from 'linformer-wasm';`;
+    writeFileSync(
+      join(project, 'check.ts'),
+      `${esmImports}
+// Both builds as precompiled modules, as edge workers pass them.
+declare const simd: WebAssembly.Module;
+declare const relaxed: WebAssembly.Module;
+await init({ simd, relaxed }, { relaxedSimd: true });
+await init(new URL('https://example.com/linformer.wasm'));
+${usage}`,
+    );
+    writeFileSync(
+      join(project, 'check-cjs.cts'),
+      `import lw = require('linformer-wasm');
+import { backendInfo, memoryUsage, ops, LinearMultiheadAttention, MultiheadAttention } from 'linformer-wasm';
+type AttentionOutput = lw.AttentionOutput;
+type MaskTensor = lw.MaskTensor;
+type OutputTensor = lw.OutputTensor;
+type Tensor = lw.Tensor;
+void lw.init();
+${usage}`,
+    );
+    mkdirSync(join(project, 'bundled'));
+    writeFileSync(join(project, 'bundled', 'check.ts'), `${esmImports}\nawait init();\n${usage}`);
+    const compilerOptions = {
+      strict: true,
+      noEmit: true,
+      skipLibCheck: false,
+      types: [],
+      lib: ['es2022', 'dom'],
+      target: 'es2022',
+    };
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { ...compilerOptions, module: 'nodenext', moduleResolution: 'nodenext' }, files: ['check.ts', 'check-cjs.cts'] }),
+    );
+    writeFileSync(
+      join(project, 'tsconfig.bundler.json'),
+      JSON.stringify({ compilerOptions: { ...compilerOptions, module: 'esnext', moduleResolution: 'bundler' }, files: ['bundled/check.ts'] }),
+    );
+    assert.ok(!readdirSync(join(project, 'node_modules')).includes('@types'), 'no @types in the consumer project');
+    await inProject(process.execPath, [tsc, '-p', 'tsconfig.json']);
+    await inProject(process.execPath, [tsc, '-p', 'tsconfig.bundler.json']);
+  });
+
+  it('runs the Node examples of docs/runtimes.md', { timeout: 30_000 }, async () => {
+    writeFileSync(join(project, 'example.mjs'), docExample('example.mjs'));
+    writeFileSync(join(project, 'example.cjs'), docExample('example.cjs'));
+    assert.match(await inProject(process.execPath, ['example.mjs']), /^output \(10, 2, 64\)$/m);
+    assert.match(await inProject(process.execPath, ['example.cjs']), /^output \(10, 2, 64\)$/m);
+  });
+
+  it('keeps Node out of the browser and worker bundles, and `any` out of the public types', () => {
+    for (const bundle of ['dist/index.browser.js', 'dist/index.browser.inline.js']) {
+      const code = readFileSync(join(installed, bundle), 'utf8');
+      assert.doesNotMatch(code, /["'`]node:/, `${bundle} imports a node: module`);
+      assert.doesNotMatch(code, /\bprocess\b/, `${bundle} looks at process`);
+      assert.doesNotMatch(code, /\brequire\s*\(/, `${bundle} calls require`);
+    }
+    for (const dir of ['dist/types', 'dist/types-cjs']) {
+      for (const file of readdirSync(join(installed, dir), { recursive: true, encoding: 'utf8' })) {
+        if (!file.endsWith('.d.ts')) continue;
+        const text = readFileSync(join(installed, dir, file), 'utf8');
+        const code = text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+        assert.doesNotMatch(code, /\bany\b/, `${dir}/${file} has \`any\``);
+        assert.doesNotMatch(text, /reference types="node"|\bNodeJS\b|\bBuffer\b/, `${dir}/${file} needs Node's types`);
+      }
+    }
+  });
+});
