@@ -6,6 +6,7 @@ export { packed_b_size, pack_b_f32_x8 } from './packw/pack_b_f32_x8';
 export { gemm_f32_4x8_simd } from './gemm/gemm_f32_4x8_simd';
 export { gemm_f32_scalar } from './gemm/gemm_f32_scalar';
 export { expminusmax_f32_simd } from './softmax/expminusmax_f32_simd';
+export { expminusmax_f32_scalar } from './softmax/expminusmax_f32_scalar';
 export { softmax_f32_simd } from './softmax/softmax_f32_simd';
 export { softmax_f32_scalar } from './softmax/softmax_f32_scalar';
 export { seqproj_f32 } from './seqproj/seqproj_f32';

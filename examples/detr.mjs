@@ -2,7 +2,7 @@
 // flattened to 850 positions of 256 features, 8 heads, Linformer with k = 64,
 // beside standard attention on the same weights. DETR adds positional
 // embeddings to queries and keys, not to values.
-import { init, backendInfo, LinearMultiheadAttention, MultiheadAttention, memoryUsage } from 'linformer-wasm';
+import { init, backendInfo, LinearMultiheadAttention, MultiheadAttention, memoryUsage, ops } from 'linformer-wasm';
 
 const H_MAP = 25, W_MAP = 34;
 const L = H_MAP * W_MAP; // 850
@@ -61,5 +61,12 @@ console.log(`wasm build: ${backendInfo().build}, init ${initMs.toFixed(1)} ms, s
 console.log(`  Linformer (k = ${K}, layerwise)   ${linMs.toFixed(2).padStart(8)} ms   output ${fmt(linShape)}`);
 console.log(`  standard attention               ${stdMs.toFixed(2).padStart(8)} ms   output ${fmt(stdShape)}`);
 console.log(`  Linformer is ${(stdMs / linMs).toFixed(2)}× faster; wasm memory ${(memoryUsage().wasmBytes / 2 ** 20).toFixed(1)} MiB`);
+
+// The GEMM underneath, through ops.matmul (copies in and out included).
+const M = 512;
+const a = { data: randn(M * M, 3), dims: [M, M] };
+const b = { data: randn(M * M, 4), dims: [M, M] };
+const mmMs = time(() => ops.matmul(a, b));
+console.log(`  ops.matmul ${M}×${M}×${M}          ${mmMs.toFixed(2).padStart(8)} ms   ${((2 * M ** 3) / mmMs / 1e6).toFixed(1)} GFLOP/s`);
 linformer.dispose();
 standard.dispose();

@@ -1,14 +1,15 @@
 import { softmax_f32_simd } from "../softmax/softmax_f32_simd";
 import { softmax_f32_scalar } from "../softmax/softmax_f32_scalar";
 import { expminusmax_f32_simd } from "../softmax/expminusmax_f32_simd";
+import { expminusmax_f32_scalar } from "../softmax/expminusmax_f32_scalar";
 import {
   U, TINY, buf, fillRandom, snapshot, unchanged, ld, st, bits, seed, rnd,
   beginCheck, check, near, endCheck, subcase,
 } from "./helpers";
 
 // Row softmax in place, by the SIMD kernel and its scalar twin, and
-// expminusmax_f32_simd (the unnormalised half attention uses; it has no
-// scalar twin, so it is checked against f64 only). Masks: an optional L×P
+// expminusmax_f32_simd (the unnormalised half attention uses) and its
+// scalar twin, each against f64 and the SIMD kernels against their twins. Masks: an optional L×P
 // mask (row stride ldMask) and an optional mask row. The f64 reference works
 // from the masked logits z = f32(f32(x + mask) + maskRow) (f32 by contract).
 // A row with a NaN logit, or whose every logit is -inf, is NaN throughout
@@ -20,7 +21,8 @@ import {
 //       (f32 z - max: u·d; exp_f32x4: < 2.5e-7 ≈ 4.2u; f32 sum: ≤ cols·u;
 //        division: u; below -87.3 exp is only within 2^-126 absolute)
 //   SIMD vs scalar: the sum of the two.
-//   expminusmax vs f64 exp(z - max): u·(d + 5)·ref + 2^-126.
+//   expminusmax vs f64 exp(z - max): u·(d + 5)·ref + 2^-126; its scalar
+//   twin: u·ref (one rounding); SIMD vs twin: the sum of the two.
 //   Σp: |Σp - 1| ≤ (cols + 4)·u (scalar), 2·(cols + 12)·u (SIMD).
 //   sums: u·sum (scalar), u·(max d + cols + 8)·sum (SIMD).
 // Entries whose logit is -inf must be exactly +0 in all three.
@@ -53,10 +55,13 @@ function runSoftmax(ctx: string, x: usize, ldx: i32, rows: i32, cols: i32, mask:
   const sumsS = buf(rows, mis);
   const sumsR = buf(rows, (mis + 4) & 15);
   const sumsE = buf(rows, (mis + 8) & 15);
+  const xt = dup(x, n, (mis + 12) & 15);
+  const sumsT = buf(rows, (mis + 12) & 15);
 
   check(softmax_f32_simd(xs, ldx, rows, cols, mask, ldMask, maskRow, sumsS) == xs, "simd did not return x");
   check(softmax_f32_scalar(xr, ldx, rows, cols, mask, ldMask, maskRow, sumsR) == xr, "scalar did not return x");
   check(expminusmax_f32_simd(xe, ldx, rows, cols, mask, ldMask, maskRow, sumsE) == xe, "expminusmax did not return x");
+  check(expminusmax_f32_scalar(xt, ldx, rows, cols, mask, ldMask, maskRow, sumsT) == xt, "expminusmax scalar did not return x");
 
   for (let r = 0; r < rows; r++) {
     // Masked logits, as f32, and their maximum.
@@ -86,11 +91,15 @@ function runSoftmax(ctx: string, x: usize, ldx: i32, rows: i32, cols: i32, mask:
       // hold finite values beside a NaN (the sum is NaN); only rows the
       // reference calls NaN for max = -inf must be NaN throughout.
       const e = <f64>ld(xe, r * ldx + j);
+      const et = <f64>ld(xt, r * ldx + j);
       if (!rowNaN) {
         const eref = Math.exp(z - mx);
         near(e, eref, U * (dz + 5) * eref + TINY, "expminusmax vs f64 exp(z - max)", r, j);
+        near(et, eref, U * eref + 1e-44, "expminusmax scalar vs f64 exp(z - max)", r, j);
+        near(e, et, U * (dz + 6) * eref + TINY, "expminusmax simd vs scalar", r, j);
       } else if (!anyNaN) {
         check(isNaN(e), "expminusmax: a fully masked row has a non-NaN entry at [" + r.toString() + "," + j.toString() + "]");
+        check(isNaN(et), "expminusmax scalar: a fully masked row has a non-NaN entry at [" + r.toString() + "," + j.toString() + "]");
       } else if (isNaN(z)) {
         check(isNaN(e), "expminusmax: a NaN logit did not give NaN at [" + r.toString() + "," + j.toString() + "]");
       }
@@ -109,11 +118,13 @@ function runSoftmax(ctx: string, x: usize, ldx: i32, rows: i32, cols: i32, mask:
     near(<f64>ld(sumsR, r), sref, U * sum, "scalar sums", r, -1);
     near(<f64>ld(sumsS, r), sref, U * (maxD(x, ldx, mask, ldMask, maskRow, r, cols, mx) + <f64>cols + 8) * sum, "simd sums", r, -1);
     near(<f64>ld(sumsE, r), sref, U * (maxD(x, ldx, mask, ldMask, maskRow, r, cols, mx) + <f64>cols + 8) * sum, "expminusmax sums", r, -1);
+    near(<f64>ld(sumsT, r), sref, U * sum, "expminusmax scalar sums", r, -1);
     // The stride gap is not the row's: it keeps its values.
     for (let j = cols; j < ldx; j++) {
       check(bits(ld(xs, r * ldx + j)) == bits(ld(x, r * ldx + j)), "simd wrote the ldx gap of row " + r.toString());
       check(bits(ld(xr, r * ldx + j)) == bits(ld(x, r * ldx + j)), "scalar wrote the ldx gap of row " + r.toString());
       check(bits(ld(xe, r * ldx + j)) == bits(ld(x, r * ldx + j)), "expminusmax wrote the ldx gap of row " + r.toString());
+      check(bits(ld(xt, r * ldx + j)) == bits(ld(x, r * ldx + j)), "expminusmax scalar wrote the ldx gap of row " + r.toString());
     }
   }
   if (mask != 0) check(unchanged(mask, m0, rows * ldMask), "mask was modified");

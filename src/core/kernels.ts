@@ -9,6 +9,7 @@ export interface Kernels {
   gemm_f32_4x8_simd(c: number, ldc: number, a: number, lda: number, packedB: number, m: number, n: number, k: number, rowBias: number): number;
   gemm_f32_scalar(c: number, ldc: number, a: number, lda: number, packedB: number, m: number, n: number, k: number, rowBias: number): number;
   expminusmax_f32_simd(x: number, ldx: number, rows: number, cols: number, mask: number, ldMask: number, maskRow: number, sums: number): number;
+  expminusmax_f32_scalar(x: number, ldx: number, rows: number, cols: number, mask: number, ldMask: number, maskRow: number, sums: number): number;
   softmax_f32_simd(x: number, ldx: number, rows: number, cols: number, mask: number, ldMask: number, maskRow: number, sums: number): number;
   softmax_f32_scalar(x: number, ldx: number, rows: number, cols: number, mask: number, ldMask: number, maskRow: number, sums: number): number;
   seqproj_f32(out: number, ldo: number, e: number, lde: number, k: number, s: number, x: number, ldx: number, cols: number, bias: number, scratch: number): number;
