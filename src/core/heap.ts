@@ -171,7 +171,9 @@ export class Heap {
 
   /** A copy of `length` floats at byte offset `ptr`. */
   read(ptr: number, length: number): Float32Array {
-    return this.f32.slice(ptr >>> 2, (ptr >>> 2) + length);
+    // ArrayBuffer.slice copies without first zero-filling a new array, which
+    // makes it several times faster than Float32Array.slice or new + set.
+    return new Float32Array(this.memory.buffer.slice(ptr, ptr + length * 4) as ArrayBuffer);
   }
 
   private track(ptr: number, size: number): number {
