@@ -302,7 +302,7 @@ ${usage}`,
     await inProject(process.execPath, [tsc, '-p', 'tsconfig.bundler.json']);
   });
 
-  it('runs the Node examples of docs/runtimes.md', { timeout: 30_000 }, async () => {
+  it('runs the Node examples of README.md', { timeout: 30_000 }, async () => {
     writeFileSync(join(project, 'example.mjs'), docExample('example.mjs'));
     writeFileSync(join(project, 'example.cjs'), docExample('example.cjs'));
     assert.match(await inProject(process.execPath, ['example.mjs']), /^output \(10, 2, 64\)$/m);

@@ -241,7 +241,7 @@ describe('worker in workerd', () => {
     }
   });
 
-  it('runs the worker of docs/runtimes.md (with nodejs_compat on)', { timeout: 20_000 }, async () => {
+  it('runs the worker of README.md (with nodejs_compat on)', { timeout: 20_000 }, async () => {
     const query: Tensor = { data: randn(3 * 64, 3), dims: [3, 64] };
     const response = await fetch(url('docs'), {
       method: 'POST',
