@@ -1,0 +1,202 @@
+// The engines under test, each wrapped as a TimedEngine: this package,
+// onnxruntime-web, TF.js and the plain-JS reference. Heavy modules are
+// imported on demand so a process loads only the engines it runs.
+import type { AttentionKind, AttentionShape, GemmShape } from './shapes.js';
+import type { StateDict } from '../graphs/attention-onnx.js';
+import { randn, repeatFor, type TimedEngine } from './timing.js';
+import { rng } from '../engines/reference.js';
+
+type Package = typeof import('linformer-wasm');
+
+/** Seed of every module's weights, so each process builds the same ones. */
+export const WEIGHT_SEED = 7;
+/** Sequence length of the small warm-up problem. */
+const PREWARM_L = 64;
+
+let pkg: Package | undefined;
+
+/**
+ * Loads the package with the build of this process's group: the plain SIMD
+ * build is forced off relaxed SIMD; the relaxed group must get the relaxed
+ * build (the parent starts it with the flag Node 20 needs).
+ */
+export async function loadPackage(group: 'simd' | 'relaxed'): Promise<Package> {
+  if (pkg) return pkg;
+  const lw = await import('linformer-wasm');
+  await lw.init(undefined, { relaxedSimd: group === 'relaxed' });
+  const build = lw.backendInfo().build;
+  if ((group === 'relaxed') !== (build === 'relaxed-simd')) {
+    throw new Error(`expected the ${group} build, got '${build}' (relaxed SIMD available: ${lw.backendInfo().relaxedSimdAvailable})`);
+  }
+  return (pkg = lw);
+}
+
+export function packageLabel(lw: Package): string {
+  return `linformer-wasm ${lw.backendInfo().build}`;
+}
+
+type AttentionModule = InstanceType<Package['LinearMultiheadAttention']> | InstanceType<Package['MultiheadAttention']>;
+
+/** Small uniform values for the in/out biases, which torch's initialisation leaves at zero, so the check covers them. */
+function withBiases(mod: AttentionModule, E: number): void {
+  const u = rng(WEIGHT_SEED + 1);
+  const sd = mod.stateDict();
+  const fill = (n: number) => Float32Array.from({ length: n }, () => (u() * 2 - 1) * 0.1);
+  sd['in_proj_bias'] = { data: fill(3 * E), dims: [3 * E] };
+  sd['out_proj.bias'] = { data: fill(E), dims: [E] };
+  mod.loadStateDict(sd);
+}
+
+export interface PackageAttention {
+  engine: TimedEngine;
+  module: AttentionModule;
+  /** The module's weights as torch state_dict tensors, for the other engines. */
+  stateDict: StateDict;
+}
+
+export interface AttentionSetup {
+  kind: AttentionKind;
+  L: number;
+  E: number;
+  H: number;
+  k: number;
+  /** Linformer's E/F sharing; default 'none'. */
+  sharing?: 'none' | 'layerwise' | 'kv' | 'per-head';
+}
+
+export function setupOf(shape: AttentionShape, kind: AttentionKind): AttentionSetup {
+  return { kind, L: shape.L, E: shape.E, H: shape.H, k: shape.k };
+}
+
+/**
+ * The package's module for `s`. `userWeightsOnly` keeps torch's initial
+ * weights as they are (for timing a cold start as a user sees it).
+ */
+export function packageAttention(lw: Package, s: AttentionSetup, { userWeightsOnly = false } = {}): PackageAttention {
+  const { L, E, H, k } = s;
+  const module: AttentionModule =
+    s.kind === 'linformer'
+      ? new lw.LinearMultiheadAttention(E, H, { seqLen: L, projK: k, paramSharing: s.sharing ?? 'none', seed: WEIGHT_SEED })
+      : new lw.MultiheadAttention(E, H, { seed: WEIGHT_SEED });
+  if (!userWeightsOnly) withBiases(module, E);
+  const dims = [L, 1, E];
+  const smallL = Math.min(L, PREWARM_L);
+  const small = { data: randn(smallL * E, 99), dims: [smallL, 1, E] };
+  const options = { needWeights: false };
+  const engine: TimedEngine = {
+    id: 'package',
+    label: packageLabel(lw),
+    run(x) {
+      const t = { data: x, dims };
+      return module.forward(t, t, t, options).output.data;
+    },
+    // a Linformer module takes a source shorter than its seqLen, so a small call exercises the same kernels
+    prewarm: (ms) => repeatFor(ms, () => module.forward(small, small, small, options)),
+    dispose: () => module.dispose(),
+  };
+  return {
+    engine,
+    module,
+    // made on demand: copying the weights out is no part of a cold start
+    get stateDict() {
+      return module.stateDict();
+    },
+  };
+}
+
+export type OrtOrder = 'spec' | 'project-first';
+
+export function ortId(threads: 1 | 2, order?: OrtOrder): string {
+  return `ort${threads}${order ? `-${order}` : ''}`;
+}
+
+export function ortLabel(threads: 1 | 2, order?: OrtOrder): string {
+  return `onnxruntime-web ${threads}T${order ? ` (${order})` : ''}`;
+}
+
+export async function ortAttention(s: AttentionSetup, stateDict: StateDict, threads: 1 | 2, order?: OrtOrder): Promise<TimedEngine> {
+  const { createOrtAttention } = await import('../engines/onnxruntime.js');
+  const { randomStateDict } = await import('../engines/reference.js');
+  const { kind, L, E, H, k } = s;
+  const session = await createOrtAttention({ kind, embedDim: E, numHeads: H, L, seqLen: L, projK: k, stateDict, threads, linformerOrder: order });
+  return {
+    id: ortId(threads, order),
+    label: ortLabel(threads, order),
+    run: (x) => session.run(x),
+    async prewarm(ms) {
+      const smallL = Math.min(L, PREWARM_L);
+      const smallK = Math.min(k, smallL);
+      const sd = randomStateDict(kind, E, { seqLen: smallL, projK: smallK, seed: 5 });
+      const small = await createOrtAttention({ kind, embedDim: E, numHeads: H, L: smallL, seqLen: smallL, projK: smallK, stateDict: sd, threads, linformerOrder: order });
+      const x = randn(smallL * E, 98);
+      await repeatFor(ms, () => small.run(x));
+      await small.dispose();
+    },
+    dispose: () => session.dispose(),
+  };
+}
+
+export async function jsAttention(s: AttentionSetup, stateDict: StateDict): Promise<TimedEngine> {
+  const { createJsAttention } = await import('../engines/reference.js');
+  const ref = createJsAttention({ kind: s.kind, embedDim: s.E, numHeads: s.H, L: s.L, seqLen: s.L, projK: s.k, stateDict });
+  return { id: 'js', label: 'plain JS', run: (x) => ref.run(x) };
+}
+
+// ---------------------------------------------------------------- SGEMM
+
+/** B of a GEMM shape: the same in every process. */
+export function gemmB(g: GemmShape): Float32Array {
+  return randn(g.K * g.N, 1000 + g.M + g.K + g.N);
+}
+
+export function packageMatmul(lw: Package, g: GemmShape, b: Float32Array): TimedEngine {
+  const bt = { data: b, dims: [g.K, g.N] };
+  const dims = [g.M, g.K];
+  const sa = { data: randn(64 * 64, 3), dims: [64, 64] };
+  const sb = { data: randn(64 * 64, 4), dims: [64, 64] };
+  return {
+    id: 'package',
+    label: packageLabel(lw),
+    run: (a) => lw.ops.matmul({ data: a, dims }, bt).data,
+    prewarm: (ms) => repeatFor(ms, () => lw.ops.matmul(sa, sb)),
+  };
+}
+
+export async function tfjsMatmul(g: GemmShape, b: Float32Array): Promise<TimedEngine> {
+  const { createTfjsMatmul } = await import('../engines/tfjs.js');
+  const mm = await createTfjsMatmul(g.M, g.K, g.N, b);
+  return {
+    id: 'tfjs',
+    label: 'TF.js wasm (XNNPACK)',
+    run: (a) => mm.run(a),
+    async prewarm(ms) {
+      const small = await createTfjsMatmul(64, 64, 64);
+      const a = randn(64 * 64, 5);
+      await repeatFor(ms, () => small.run(a));
+      small.dispose();
+    },
+    dispose: () => mm.dispose(),
+  };
+}
+
+export async function ortMatmul(g: GemmShape, b: Float32Array, threads: 1 | 2): Promise<TimedEngine> {
+  const { createOrtMatmul } = await import('../engines/onnxruntime.js');
+  const mm = await createOrtMatmul(g.M, g.K, g.N, threads, b);
+  return {
+    id: ortId(threads),
+    label: ortLabel(threads),
+    run: (a) => mm.run(a),
+    async prewarm(ms) {
+      const small = await createOrtMatmul(64, 64, 64, threads);
+      const a = randn(64 * 64, 5);
+      await repeatFor(ms, () => small.run(a));
+      await small.dispose();
+    },
+    dispose: () => mm.dispose(),
+  };
+}
+
+export async function jsMatmulEngine(g: GemmShape, b: Float32Array): Promise<TimedEngine> {
+  const { jsMatmul } = await import('../engines/reference.js');
+  return { id: 'js', label: 'plain JS', run: (a) => jsMatmul(a, b, g.M, g.K, g.N) };
+}

@@ -1,0 +1,159 @@
+// What the harness (main.ts) asks of a measuring process (worker.ts), and
+// what comes back. Each job runs in a fresh Node process: onnxruntime-web
+// fixes its thread count once per process, the relaxed-SIMD build needs a
+// V8 flag on Node 20, and the package's wasm memory only ever grows, so a
+// fresh process is what makes its peak a per-config figure.
+import type { AttentionKind, AttentionShape, GemmShape, SweepSpec, Table3Spec } from './shapes.js';
+
+/**
+ * Which engines share a process.
+ *  - simd: the package's plain SIMD build, onnxruntime-web with 1 thread,
+ *    TF.js (SGEMM) and the plain-JS reference;
+ *  - relaxed: the package's relaxed-SIMD build, with onnxruntime-web 1 thread
+ *    (and TF.js for SGEMM) beside it for a ratio taken in the same process;
+ *  - ort2: onnxruntime-web with 2 threads alone.
+ */
+export type Group = 'simd' | 'relaxed' | 'ort2';
+
+export interface TimingPolicy {
+  /** Time to spend on the timed runs of one engine, when the runs are short. */
+  budgetMs: number;
+  minRuns: number;
+  maxRuns: number;
+  /** Warm-up runs go on until this much time has passed (at least one run). */
+  warmupMs: number;
+  /** Time each engine's kernels run on a small problem before the warm-up. */
+  prewarmMs: number;
+  /**
+   * A first run at least this long (kernels already warmed on a small
+   * problem) counts as the one timed run: for sizes where every run costs
+   * many seconds.
+   */
+  singleRunAboveMs?: number;
+}
+
+export type Job =
+  | { type: 'peak'; group: 'simd' | 'relaxed'; msPerTrial: number; trials: number }
+  | { type: 'attention'; group: Group; shape: AttentionShape; kind: AttentionKind; timing: TimingPolicy; outDir: string }
+  | { type: 'gemm'; group: Group; shapes: GemmShape[]; timing: TimingPolicy; outDir: string }
+  | { type: 'sweep'; group: 'simd'; sweep: SweepSpec; kind: AttentionKind; timing: TimingPolicy }
+  | { type: 'cold'; engine: 'package' | 'ort'; group: 'simd' | 'relaxed'; shape: AttentionShape; kind: AttentionKind }
+  | { type: 'table3'; group: 'simd' | 'relaxed'; spec: Table3Spec; timing: TimingPolicy }
+  | { type: 'profile'; group: 'simd' | 'relaxed'; shape: AttentionShape; kind: AttentionKind; runs: number; withOrt: boolean };
+
+export interface EngineResult {
+  /** e.g. 'package', 'ort1', 'ort1-spec', 'ort2-project-first', 'tfjs', 'js'. */
+  id: string;
+  label: string;
+  medianMs?: number;
+  timesMs?: number[];
+  warmupRuns?: number;
+  /** Set when the engine could not run this shape. */
+  error?: string;
+  /** File holding the engine's output for the first input (Float32 raw), for the check. */
+  outputFile?: string;
+  /** Filled in by the harness: this output against the package's (plain SIMD build). */
+  check?: OutputCheck;
+}
+
+export interface OutputCheck {
+  maxAbsDiff: number;
+  /** ‖this − reference‖₂ / ‖reference‖₂ */
+  relativeError: number;
+  /** Every element within the harness's tolerance (see compare.ts). */
+  agrees: boolean;
+}
+
+export interface MemoryFigures {
+  /** memoryUsage().peakBytes after a forward pass: the highest address the package used. */
+  peakBytes: number;
+  /** Size of the wasm memory. */
+  wasmBytes: number;
+}
+
+export interface AttentionResult {
+  type: 'attention';
+  group: Group;
+  config: string;
+  kind: AttentionKind;
+  /** backendInfo().build of the package in this process. */
+  build?: string;
+  engines: EngineResult[];
+  memory?: MemoryFigures;
+}
+
+export interface GemmResult {
+  type: 'gemm';
+  group: Group;
+  build?: string;
+  shapes: { name: string; engines: EngineResult[] }[];
+}
+
+export interface PeakFigures {
+  type: 'peak';
+  group: 'simd' | 'relaxed';
+  /** f32x4.mul and f32x4.add, independent. */
+  plain: { gflops: number; accumulators: number; byAccumulators: Record<number, number> };
+  /** f32x4.relaxed_madd; only where the engine runs relaxed SIMD. */
+  relaxed?: { gflops: number; accumulators: number; byAccumulators: Record<number, number> };
+}
+
+export interface SweepResult {
+  type: 'sweep';
+  kind: AttentionKind;
+  build?: string;
+  points: { L: number; engines: EngineResult[] }[];
+}
+
+export interface ColdResult {
+  type: 'cold';
+  engine: 'package' | 'ort';
+  group: 'simd' | 'relaxed';
+  kind: AttentionKind;
+  build?: string;
+  /** Loading the JS (import). */
+  importMs: number;
+  /** init() / the session's creation (wasm compile and instantiate; for ORT also the model). */
+  initMs: number;
+  /** Creating the module with its weights (package only). */
+  createMs: number;
+  firstForwardMs: number;
+  totalMs: number;
+}
+
+export interface Table3Result {
+  type: 'table3';
+  build?: string;
+  E: number;
+  H: number;
+  sharing: string;
+  /** standard attention per n */
+  standard: { n: number; medianMs: number; runs: number }[];
+  linformer: { n: number; k: number; medianMs: number; runs: number }[];
+}
+
+export interface ProfileResult {
+  type: 'profile';
+  config: string;
+  kind: AttentionKind;
+  build: string;
+  /** Median of the whole forward pass. */
+  totalMs: number;
+  /** Median per stage; 'other' is the rest of the pass. */
+  stagesMs: Record<string, number>;
+  /** The package methods that were timed. */
+  wrapped: string[];
+  /**
+   * onnxruntime-web 1 thread: the whole graph ('spec' order for Linformer)
+   * and single-node MatMul graphs of its GEMM-shaped steps; the rest is
+   * the difference.
+   */
+  ort?: { totalMs: number; inProjectionMs: number; sequenceProjectionMs: number; outProjectionMs: number; restMs: number };
+}
+
+export type JobResult = AttentionResult | GemmResult | PeakFigures | SweepResult | ColdResult | Table3Result | ProfileResult;
+
+export type WorkerMessage =
+  | { type: 'progress'; text: string }
+  | { type: 'result'; result: JobResult }
+  | { type: 'failed'; message: string };

@@ -1,0 +1,534 @@
+// The markdown tables printed at the end of a run (ready to paste into the
+// README), and the chart's series.
+import type { AttentionResult, ColdResult, EngineResult, GemmResult, PeakFigures, ProfileResult, SweepResult, Table3Result, TimingPolicy } from './protocol.js';
+import { STAGE_ORDER } from './stages.js';
+import { attentionFlops, type AttentionKind, type AttentionShape, type Shapes } from './shapes.js';
+import { ABS_TOLERANCE, REL_TOLERANCE } from './compare.js';
+import type { Series } from './chart.js';
+
+export interface RunData {
+  meta: {
+    date: string;
+    command: string;
+    cpu: string;
+    cpus: number;
+    node: string;
+    v8: string;
+    platform: string;
+    quick: boolean;
+    relaxedAvailable: boolean;
+    /** How the relaxed-SIMD build was run (node flags), when it was. */
+    relaxedExecArgv: string[] | null;
+    timing: TimingPolicy;
+  };
+  shapes: Shapes;
+  peak: PeakFigures[];
+  attention: AttentionResult[];
+  gemm: GemmResult[];
+  sweep: SweepResult[];
+  cold: ColdResult[];
+  table3?: Table3Result;
+  profile: ProfileResult[];
+  /** Parts left out, and why. */
+  skipped: string[];
+  /** Processes that failed as a whole. */
+  failures: string[];
+}
+
+// ---------------------------------------------------------------- formatting
+
+export function fmtMs(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return '—';
+  if (ms < 1) return ms.toFixed(3);
+  if (ms < 10) return ms.toFixed(2);
+  if (ms < 100) return ms.toFixed(1);
+  return ms.toFixed(0);
+}
+
+function fmtRatio(r: number | undefined): string {
+  return r === undefined || !Number.isFinite(r) ? '—' : `${r >= 10 ? r.toFixed(1) : r.toFixed(2)}×`;
+}
+
+function fmtExp(x: number): string {
+  if (x === 0) return '0';
+  if (!Number.isFinite(x)) return '∞';
+  return x.toExponential(1);
+}
+
+function mib(bytes: number): string {
+  return bytes < 2 ** 20 ? `${Math.ceil(bytes / 1024)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** Short reason for an engine that could not run. */
+function failure(e: EngineResult): string {
+  const msg = e.error ?? '';
+  if (/integer overflow/i.test(msg)) return 'fails (integer overflow)';
+  if (/out of memory|could not grow|allocation/i.test(msg)) return 'fails (out of memory)';
+  return `fails (${msg.slice(0, 60)}${msg.length > 60 ? '…' : ''})`;
+}
+
+function cellMs(e: EngineResult | undefined): string {
+  if (!e) return '—';
+  if (e.error) return failure(e);
+  return fmtMs(e.medianMs);
+}
+
+function table(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+// ---------------------------------------------------------------- lookups
+
+function engine(results: AttentionResult[], config: string, kind: AttentionKind, group: string, id: string): EngineResult | undefined {
+  return results.find((r) => r.config === config && r.kind === kind && r.group === group)?.engines.find((e) => e.id === id);
+}
+
+function jobOf(results: AttentionResult[], config: string, kind: AttentionKind, group: string): AttentionResult | undefined {
+  return results.find((r) => r.config === config && r.kind === kind && r.group === group);
+}
+
+/** t(other) / t(package), both from the same process. */
+function speedup(results: AttentionResult[], config: string, kind: AttentionKind, group: 'simd' | 'relaxed', otherId: string): number | undefined {
+  const pkg = engine(results, config, kind, group, 'package');
+  const other = engine(results, config, kind, group, otherId);
+  if (!pkg?.medianMs || !other?.medianMs) return undefined;
+  return other.medianMs / pkg.medianMs;
+}
+
+export function peakOf(data: RunData): { plain?: number; relaxed?: number } {
+  const plain = Math.max(0, ...data.peak.map((p) => p.plain.gflops));
+  const relaxed = Math.max(0, ...data.peak.map((p) => p.relaxed?.gflops ?? 0));
+  return { plain: plain || undefined, relaxed: relaxed || undefined };
+}
+
+/** GFLOP/s and its share of the ceiling that applies to the engine. */
+function throughput(flops: number, ms: number | undefined, peak: number | undefined): string {
+  if (!ms) return '—';
+  const g = flops / ms / 1e6;
+  return peak ? `${g.toFixed(1)} (${Math.round((100 * g) / peak)}%)` : g.toFixed(1);
+}
+
+function shapeText(s: AttentionShape): string {
+  return `L=S=${s.L}, E=${s.E}, H=${s.H}, k=${s.k}`;
+}
+
+const ORDER_NAME = { spec: "'spec' order", 'project-first': "'project-first' order" } as const;
+
+// ---------------------------------------------------------------- sections
+
+function header(data: RunData): string {
+  const { meta } = data;
+  const peak = peakOf(data);
+  const t = meta.timing;
+  const lines = [
+    `Machine: ${meta.cpu} (${meta.cpus} logical CPUs), ${meta.platform}; Node ${meta.node} (V8 ${meta.v8}). ` +
+      `Command: \`${meta.command}\`, ${meta.date}.`,
+    '',
+    `One thread unless a column says 2T. Self-attention, batch N = 1, fp32, needWeights false. ` +
+      `Each figure is the median of at least ${t.minRuns} timed runs (${t.minRuns}–${t.maxRuns}, about ${(t.budgetMs / 1000).toFixed(1)} s per engine) after a warm-up; ` +
+      `engines sharing a process are timed in turn, one run each per round, and each speed-up divides two medians from the same process. ` +
+      `The relaxed-SIMD build runs in its own process${meta.relaxedExecArgv?.length ? ` (\`node ${meta.relaxedExecArgv.join(' ')}\`)` : ''}, with its own onnxruntime-web beside it. ` +
+      `Weights: the package module's own (torch initialisation, seeded, plus random in/out biases), handed to the other engines as its \`stateDict()\`; inputs N(0, 1).`,
+    '',
+    `**Ceiling** (wasm SIMD peak on this machine, measured in this run): ` +
+      `${peak.plain ? `${peak.plain.toFixed(1)} GFLOP/s with f32x4.mul + f32x4.add` : 'not measured'}` +
+      `${peak.relaxed ? `, ${peak.relaxed.toFixed(1)} GFLOP/s with f32x4.relaxed_madd` : ''}. ` +
+      `Percentages below are of the plain figure for the plain SIMD build and for the other engines, and of the relaxed figure for the relaxed build.`,
+  ];
+  return lines.join('\n');
+}
+
+function attentionSection(data: RunData): string {
+  const res = data.attention;
+  const rows: string[][] = [];
+  for (const s of data.shapes.attention) {
+    if (!res.some((r) => r.config === s.name)) continue;
+    let first = true;
+    const configCell = () => {
+      const c = first ? `**${s.name}** ${shapeText(s)}` : '';
+      first = false;
+      return c;
+    };
+    for (const order of ['spec', 'project-first'] as const) {
+      const ort1 = `ort1-${order}`, ort2 = `ort2-${order}`;
+      const sp = speedup(res, s.name, 'linformer', 'simd', ort1);
+      const sr = speedup(res, s.name, 'linformer', 'relaxed', ort1);
+      const target = s.targets.linformer;
+      const met = (x: number | undefined) => (x === undefined ? '—' : x >= target! ? '✓' : '✗');
+      rows.push([
+        configCell(),
+        `Linformer, vs ORT ${ORDER_NAME[order]}`,
+        cellMs(engine(res, s.name, 'linformer', 'simd', 'package')),
+        cellMs(engine(res, s.name, 'linformer', 'relaxed', 'package')),
+        cellMs(engine(res, s.name, 'linformer', 'simd', ort1)),
+        cellMs(engine(res, s.name, 'linformer', 'ort2', ort2)),
+        s.ref ? cellMs(engine(res, s.name, 'linformer', 'simd', 'js')) : '',
+        `${fmtRatio(sp)} / ${fmtRatio(sr)}`,
+        target ? `≥ ${target}×: ${met(sp)} / ${met(sr)}` : '',
+      ]);
+    }
+    const sp = speedup(res, s.name, 'standard', 'simd', 'ort1');
+    const sr = speedup(res, s.name, 'standard', 'relaxed', 'ort1');
+    const targets: string[] = [];
+    if (s.targets.standard) {
+      const met = (x: number | undefined) => (x === undefined ? '—' : x >= s.targets.standard! ? '✓' : '✗');
+      targets.push(`≥ ${s.targets.standard}×: ${met(sp)} / ${met(sr)}`);
+    }
+    if (s.targets.standardMb) {
+      const cap = s.targets.standardMb * 2 ** 20;
+      const mem = ['simd', 'relaxed'].map((g) => {
+        const j = jobOf(res, s.name, 'standard', g);
+        const ran = j?.engines.find((e) => e.id === 'package')?.medianMs !== undefined;
+        return j?.memory && ran ? (j.memory.peakBytes < cap ? '✓' : '✗') : '—';
+      });
+      targets.push(`runs in < ${s.targets.standardMb} MB: ${mem.join(' / ')}`);
+    }
+    rows.push([
+      configCell(),
+      'standard',
+      cellMs(engine(res, s.name, 'standard', 'simd', 'package')),
+      cellMs(engine(res, s.name, 'standard', 'relaxed', 'package')),
+      cellMs(engine(res, s.name, 'standard', 'simd', 'ort1')),
+      cellMs(engine(res, s.name, 'standard', 'ort2', 'ort2')),
+      s.ref ? cellMs(engine(res, s.name, 'standard', 'simd', 'js')) : '',
+      `${fmtRatio(sp)} / ${fmtRatio(sr)}`,
+      targets.join('; '),
+    ]);
+  }
+  if (rows.length === 0) return '';
+  return [
+    '### Attention forward pass, milliseconds',
+    '',
+    table(
+      ['config', 'attention', 'linformer-wasm simd', 'linformer-wasm relaxed', 'ORT 1T', 'ORT 2T', 'plain JS', 'speed-up over ORT 1T (simd / relaxed)', 'target (simd / relaxed)'],
+      rows,
+    ),
+    '',
+    "ORT = onnxruntime-web 1.30, wasm backend, graph built from the same weights (bench/graphs/attention-onnx.ts). Its Linformer graph comes in two orders: " +
+      "'spec' projects keys and values along the sequence after the in-projection, as SPEC 4.2 writes it; 'project-first' projects the input first " +
+      '(algebraically equal, fewer FLOPs when k < L). Each Linformer row compares the same package time against one of them. ' +
+      'The ORT 1T column is the figure from the plain-SIMD process; the relaxed speed-up uses the ORT 1T timed beside the relaxed build.',
+  ].join('\n');
+}
+
+function throughputSection(data: RunData): string {
+  const res = data.attention;
+  const peak = peakOf(data);
+  const rows: string[][] = [];
+  for (const s of data.shapes.attention) {
+    for (const kind of ['linformer', 'standard'] as const) {
+      if (!jobOf(res, s.name, kind, 'simd') && !jobOf(res, s.name, kind, 'relaxed')) continue;
+      const flops = attentionFlops(kind, s.L, s.E, s.k);
+      const ortId = kind === 'linformer' ? 'ort1-spec' : 'ort1';
+      const ort2Id = kind === 'linformer' ? 'ort2-spec' : 'ort2';
+      rows.push([
+        `${s.name}`,
+        kind === 'linformer' ? 'Linformer' : 'standard',
+        (flops / 1e9).toFixed(2),
+        throughput(flops, engine(res, s.name, kind, 'simd', 'package')?.medianMs, peak.plain),
+        throughput(flops, engine(res, s.name, kind, 'relaxed', 'package')?.medianMs, peak.relaxed),
+        throughput(flops, engine(res, s.name, kind, 'simd', ortId)?.medianMs, peak.plain),
+        throughput(flops, engine(res, s.name, kind, 'ort2', ort2Id)?.medianMs, peak.plain),
+      ]);
+    }
+  }
+  if (rows.length === 0) return '';
+  return [
+    '### Attention throughput, GFLOP/s (% of the ceiling)',
+    '',
+    table(['config', 'attention', 'GFLOP per pass', 'linformer-wasm simd', 'linformer-wasm relaxed', "ORT 1T ('spec')", "ORT 2T ('spec')"], rows),
+    '',
+    'FLOPs of the work a pass needs, the same count for every engine: standard 8·L·E² + 4·L²·E; Linformer in the cheaper of its two orders, ' +
+      '4·L·E² + 4·k·E² + 4·k·L·E (sequence projections) + 4·L·k·E (softmax not counted). ORT\'s \'spec\' graph does more work than that, so its rate here is what a user gets, not what its kernels reach.',
+  ].join('\n');
+}
+
+function checksSection(data: RunData): string {
+  const res = data.attention;
+  const cols: { title: string; group: string; id: (kind: AttentionKind) => string | null }[] = [
+    { title: 'linformer-wasm relaxed', group: 'relaxed', id: () => 'package' },
+    { title: "ORT 1T ('spec' / standard)", group: 'simd', id: (k) => (k === 'linformer' ? 'ort1-spec' : 'ort1') },
+    { title: "ORT 1T 'project-first'", group: 'simd', id: (k) => (k === 'linformer' ? 'ort1-project-first' : null) },
+    { title: "ORT 2T ('spec' / standard)", group: 'ort2', id: (k) => (k === 'linformer' ? 'ort2-spec' : 'ort2') },
+    { title: "ORT 2T 'project-first'", group: 'ort2', id: (k) => (k === 'linformer' ? 'ort2-project-first' : null) },
+    { title: 'plain JS (float64)', group: 'simd', id: () => 'js' },
+  ];
+  const rows: string[][] = [];
+  let allAgree = true;
+  for (const s of data.shapes.attention) {
+    for (const kind of ['linformer', 'standard'] as const) {
+      if (!jobOf(res, s.name, kind, 'simd')) continue;
+      rows.push([
+        s.name,
+        kind === 'linformer' ? 'Linformer' : 'standard',
+        ...cols.map((c) => {
+          const id = c.id(kind);
+          if (!id) return '';
+          const e = engine(res, s.name, kind, c.group, id);
+          if (!e) return '';
+          if (e.error) return failure(e);
+          if (!e.check) return '—';
+          if (!e.check.agrees) allAgree = false;
+          const rows = /\((\d+ rows)\)/.exec(e.label)?.[1];
+          return `${fmtExp(e.check.maxAbsDiff)} / ${fmtExp(e.check.relativeError)} ${e.check.agrees ? '✓' : '✗'}${rows ? ` (${rows})` : ''}`;
+        }),
+      ]);
+    }
+  }
+  if (rows.length === 0) return '';
+  return [
+    '### Outputs checked against linformer-wasm (plain SIMD build)',
+    '',
+    table(['config', 'attention', ...cols.map((c) => c.title)], rows),
+    '',
+    `Each cell: max |difference| / relative error ‖y − y_pkg‖₂ / ‖y_pkg‖₂ on the first input; ✓ when every element is within ` +
+      `${ABS_TOLERANCE} + ${REL_TOLERANCE}·|y_pkg|. Where the plain-JS reference is too slow for the whole output it computes a few evenly spread rows. ` +
+      `${allAgree ? 'All outputs agree.' : '**Some outputs disagree.**'}`,
+  ].join('\n');
+}
+
+function memorySection(data: RunData): string {
+  const rows: string[][] = [];
+  for (const s of data.shapes.attention) {
+    for (const kind of ['linformer', 'standard'] as const) {
+      const simd = jobOf(data.attention, s.name, kind, 'simd');
+      const relaxed = jobOf(data.attention, s.name, kind, 'relaxed');
+      if (!simd?.memory && !relaxed?.memory) continue;
+      const cell = (j: AttentionResult | undefined) => (j?.memory ? `${mib(j.memory.peakBytes)} (memory ${mib(j.memory.wasmBytes)})` : '—');
+      rows.push([s.name, kind === 'linformer' ? `Linformer (k=${s.k})` : 'standard', cell(simd), cell(relaxed)]);
+    }
+  }
+  if (rows.length === 0) return '';
+  return [
+    '### Peak wasm memory of the package',
+    '',
+    table(['config', 'attention', 'simd build', 'relaxed build'], rows),
+    '',
+    'memoryUsage().peakBytes after a forward pass, in a fresh process per config and kind: weights, scratch and inputs, everything the package placed in its wasm memory (and the size the memory grew to).',
+  ].join('\n');
+}
+
+function coldSection(data: RunData): string {
+  if (data.cold.length === 0) return '';
+  const short = data.shapes.attention.find((s) => s.name === 'short') ?? data.shapes.attention[0];
+  const rows = data.cold.map((c) => [
+    c.engine === 'package' ? `linformer-wasm ${c.build}` : 'onnxruntime-web 1T',
+    c.kind === 'linformer' ? 'Linformer' : 'standard',
+    fmtMs(c.importMs),
+    fmtMs(c.initMs),
+    c.engine === 'package' ? fmtMs(c.createMs) : '—',
+    fmtMs(c.firstForwardMs),
+    `**${fmtMs(c.totalMs)}**`,
+  ]);
+  return [
+    `### Cold start, ${short ? `${short.name} config (${shapeText(short)})` : ''}, milliseconds`,
+    '',
+    table(['engine', 'attention', 'import', 'init() / session create', 'module with weights', 'first forward', 'total'], rows),
+    '',
+    'Each in a fresh Node process: from the import of the library to the first output. For onnxruntime-web the session is created from model bytes made beforehand (its wasm is compiled then).',
+  ].join('\n');
+}
+
+function gemmSection(data: RunData): string {
+  const peak = peakOf(data);
+  const find = (group: string, name: string, id: string) =>
+    data.gemm.find((g) => g.group === group)?.shapes.find((s) => s.name === name)?.engines.find((e) => e.id === id);
+  const rows: string[][] = [];
+  let allAgree = true;
+  for (const g of data.shapes.gemm) {
+    if (!data.gemm.some((r) => r.shapes.some((s) => s.name === g.name))) continue;
+    const flops = 2 * g.M * g.K * g.N;
+    const cell = (group: string, id: string, p: number | undefined) => {
+      const e = find(group, g.name, id);
+      if (!e) return '—';
+      if (e.error) return failure(e);
+      return throughput(flops, e.medianMs, p);
+    };
+    const checks: string[] = [];
+    for (const [group, id, name] of [['relaxed', 'package', 'relaxed'], ['simd', 'tfjs', 'TF.js'], ['simd', 'ort1', 'ORT 1T'], ['ort2', 'ort2', 'ORT 2T'], ['simd', 'js', 'JS']] as const) {
+      const c = find(group, g.name, id)?.check;
+      if (!c) continue;
+      if (!c.agrees) allAgree = false;
+      checks.push(`${name} ${fmtExp(c.maxAbsDiff)} / ${fmtExp(c.relativeError)} ${c.agrees ? '✓' : '✗'}`);
+    }
+    rows.push([
+      `${g.M}×${g.K}×${g.N}`,
+      cell('simd', 'package', peak.plain),
+      cell('relaxed', 'package', peak.relaxed),
+      cell('simd', 'tfjs', peak.plain),
+      cell('simd', 'ort1', peak.plain),
+      cell('ort2', 'ort2', peak.plain),
+      checks.join(', '),
+    ]);
+  }
+  if (rows.length === 0) return '';
+  return [
+    '### SGEMM, GFLOP/s (% of the ceiling)',
+    '',
+    table(['M×K×N', 'ops.matmul simd', 'ops.matmul relaxed', 'TF.js wasm (XNNPACK)', 'ORT 1T', 'ORT 2T', 'vs ops.matmul simd: max abs diff / relative error'], rows),
+    '',
+    'C = A·B, A rotated through buffers larger than the cache, times include copying A in and C out. ops.matmul takes B as an argument and packs it on every call; ' +
+      `TF.js and ORT hold B as a constant and pack it once. TF.js runs one thread (Node has no wasm threads for it). ${allAgree ? 'All outputs agree.' : '**Some outputs disagree.**'}`,
+  ].join('\n');
+}
+
+export function sweepSeries(data: RunData): Series[] {
+  const series: Series[] = [];
+  const colors = { package: '#d62728', 'ort1-spec': '#1f77b4', 'ort1-project-first': '#17becf', ort1: '#1f77b4' } as Record<string, string>;
+  for (const sw of data.sweep) {
+    const ids = [...new Set(sw.points.flatMap((p) => p.engines.map((e) => e.id)))];
+    for (const id of ids) {
+      const points = sw.points.flatMap((p) => {
+        const e = p.engines.find((x) => x.id === id);
+        return e?.medianMs ? [{ x: p.L, y: e.medianMs }] : [];
+      });
+      const names: Record<string, string> = {
+        package: `linformer-wasm ${sw.build ?? ''}`.trim(),
+        'ort1-spec': "ORT 1T, 'spec'",
+        'ort1-project-first': "ORT 1T, 'project-first'",
+        ort1: 'ORT 1T',
+      };
+      const what = sw.kind === 'linformer' ? 'Linformer' : 'standard';
+      series.push({ label: `${what}: ${names[id] ?? id}`, color: colors[id] ?? '#7f7f7f', dashed: sw.kind === 'standard', points });
+    }
+  }
+  return series;
+}
+
+function sweepSection(data: RunData, chartPath: string | undefined): string {
+  const sw = data.shapes.sweep;
+  if (!sw || data.sweep.length === 0) return '';
+  const rows: string[][] = [];
+  const Ls = [...new Set(data.sweep.flatMap((s) => s.points.map((p) => p.L)))].sort((a, b) => a - b);
+  const columns: { kind: AttentionKind; id: string; title: string }[] = [];
+  for (const s of data.sweep) {
+    const ids = [...new Set(s.points.flatMap((p) => p.engines.map((e) => e.id)))];
+    for (const id of ids) {
+      const label = s.points.flatMap((p) => p.engines).find((e) => e.id === id)!.label;
+      columns.push({ kind: s.kind, id, title: `${s.kind === 'linformer' ? 'Linformer' : 'standard'}: ${label}` });
+    }
+  }
+  for (const L of Ls) {
+    rows.push([
+      String(L),
+      ...columns.map((c) => {
+        const e = data.sweep.find((s) => s.kind === c.kind)?.points.find((p) => p.L === L)?.engines.find((x) => x.id === c.id);
+        return e ? cellMs(e) : '';
+      }),
+    ]);
+  }
+  return [
+    `### Time against sequence length (E=${sw.E}, H=${sw.H}, k=${sw.k}), milliseconds`,
+    '',
+    table(['L = S', ...columns.map((c) => c.title)], rows),
+    '',
+    chartPath ? `Chart (log–log): \`${chartPath}\` — Linformer's lines follow the slope-1 guide, standard attention's the slope-2 guide.` : '',
+  ].join('\n');
+}
+
+/** Table 3 of the Linformer paper (Wang et al. 2020): time saved on a 16 GB V100, by sequence length n and k. */
+export const PAPER_TABLE3: Record<number, Record<number, number>> = {
+  512: { 128: 1.5, 256: 1.3 },
+  1024: { 128: 1.7, 256: 1.6, 512: 1.3 },
+  2048: { 128: 2.6, 256: 2.4, 512: 2.1, 1024: 1.3 },
+  4096: { 128: 3.4, 256: 3.2, 512: 2.8, 1024: 2.2, 2048: 1.3 },
+  8192: { 128: 5.5, 256: 5.0, 512: 4.4, 1024: 3.5, 2048: 2.1 },
+  16384: { 128: 8.6, 256: 7.8, 512: 7.0, 1024: 5.6, 2048: 3.3 },
+  32768: { 128: 13, 256: 12, 512: 11, 1024: 8.8, 2048: 5.0 },
+  65536: { 128: 20, 256: 18, 512: 16, 1024: 14, 2048: 7.9 },
+};
+
+export function table3Section(data: RunData): string {
+  const t = data.table3;
+  if (!t) return '';
+  const ns = [...new Set(t.standard.map((s) => s.n))];
+  const ks = [...new Set(t.linformer.map((l) => l.k))].sort((a, b) => a - b);
+  const rows = ns.map((n) => {
+    const std = t.standard.find((s) => s.n === n)!;
+    return [
+      String(n),
+      fmtMs(std.medianMs),
+      ...ks.map((k) => {
+        const lin = t.linformer.find((l) => l.n === n && l.k === k);
+        const paper = PAPER_TABLE3[n]?.[k];
+        if (!lin) return k < n ? '—' : '';
+        return `${fmtRatio(std.medianMs / lin.medianMs)} (${paper === undefined ? '—' : `${paper < 10 ? paper.toFixed(1) : paper}×`})`;
+      }),
+    ];
+  });
+  return [
+    `### Linformer over standard attention, speed-up: this machine (paper, V100)`,
+    '',
+    table(['n', 'standard, ms', ...ks.map((k) => `k = ${k}`)], rows),
+    '',
+    `One attention layer, E=${t.E}, H=${t.H}, Linformer with ${t.sharing} sharing, linformer-wasm ${t.build}, one thread, batch 1: ` +
+      `median time of standard attention over Linformer's at the same n. In brackets, Table 3 of the Linformer paper (Wang et al. 2020, "time saved"): ` +
+      'whole models on a 16 GB V100, batch as large as fits, width not stated there; E and H here are those of the paper\'s RoBERTa-base-sized models. ' +
+      'The paper times the whole network (feed-forward layers too), which dilutes its ratios; one attention layer on one CPU core shows the attention cost alone.',
+  ].join('\n');
+}
+
+function profileSection(data: RunData): string {
+  if (data.profile.length === 0) return '';
+  const rows: string[][] = [];
+  for (const s of data.shapes.attention) {
+    for (const kind of ['linformer', 'standard'] as const) {
+      const simd = data.profile.find((p) => p.config === s.name && p.kind === kind && p.build === 'simd');
+      const relaxed = data.profile.find((p) => p.config === s.name && p.kind === kind && p.build === 'relaxed-simd');
+      if (!simd && !relaxed) continue;
+      const ort = simd?.ort ?? relaxed?.ort;
+      const ortOf: Record<string, number | undefined> = {
+        'in-projection': ort?.inProjectionMs,
+        'sequence projection': kind === 'linformer' ? ort?.sequenceProjectionMs : undefined,
+        'attention (scores, softmax, weighted sum)': ort?.restMs,
+        'out-projection and copy out': ort?.outProjectionMs,
+      };
+      const cell = (p: ProfileResult | undefined, stage: string) => {
+        const ms = p?.stagesMs[stage];
+        return ms === undefined ? '' : `${fmtMs(ms)} (${Math.round((100 * ms) / p!.totalMs)}%)`;
+      };
+      let first = true;
+      for (const stage of STAGE_ORDER) {
+        if (simd?.stagesMs[stage] === undefined && relaxed?.stagesMs[stage] === undefined) continue;
+        rows.push([first ? `**${s.name}** ${shapeText(s)}` : '', first ? (kind === 'linformer' ? 'Linformer' : 'standard') : '', stage, cell(simd, stage), cell(relaxed, stage), fmtMs(ortOf[stage]).replace('—', '')]);
+        first = false;
+      }
+      rows.push(['', '', '**total**', fmtMs(simd?.totalMs), fmtMs(relaxed?.totalMs), ort ? fmtMs(ort.totalMs) : '']);
+    }
+  }
+  return [
+    '### Where the time goes, milliseconds (share of the pass)',
+    '',
+    table(['config', 'attention', 'stage', 'linformer-wasm simd', 'linformer-wasm relaxed', 'ORT 1T (estimate)'], rows),
+    '',
+    "Package stages: its forward pass's steps timed from outside (medians of several passes); where its Linformer projects the inputs along the sequence first, " +
+      "that step also holds the k and v in-projections (on k rows) and 'in-projection' is q's alone. ORT: its whole graph ('spec' order for Linformer) and " +
+      'single-node MatMul graphs of the same shapes as its projections (constant weights, as in the graph); its attention row is the whole graph minus those, so it also holds the transposes and reshapes.',
+  ].join('\n');
+}
+
+export function renderMarkdown(data: RunData, chartPath?: string): string {
+  if (data.table3 || data.profile.length) {
+    const what = data.table3 ? "the Linformer paper's Table 3 on this machine" : 'where the time goes';
+    const head = `## linformer-wasm: ${what}\n\nMachine: ${data.meta.cpu}, Node ${data.meta.node}. Command: \`${data.meta.command}\`, ${data.meta.date}.`;
+    const failed = data.failures.length ? `**Failed:**\n${data.failures.map((f) => `- ${f}`).join('\n')}` : '';
+    return [head, table3Section(data), profileSection(data), failed].filter(Boolean).join('\n\n') + '\n';
+  }
+  const parts = [
+    '## linformer-wasm benchmark',
+    header(data),
+    attentionSection(data),
+    throughputSection(data),
+    checksSection(data),
+    memorySection(data),
+    coldSection(data),
+    gemmSection(data),
+    sweepSection(data, chartPath),
+    table3Section(data),
+  ];
+  if (data.skipped.length) parts.push(`Left out: ${data.skipped.join('; ')}.`);
+  if (data.failures.length) parts.push(`**Failed:**\n${data.failures.map((f) => `- ${f}`).join('\n')}`);
+  return parts.filter(Boolean).join('\n\n') + '\n';
+}
+

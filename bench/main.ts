@@ -1,0 +1,403 @@
+// The benchmark harness: `npm run bench [-- flags]`.
+//
+//   --shapes FILE   shapes file (default bench/shapes.txt)
+//   --only A,B      only these entries of the shapes file (by name), or these
+//                   parts: attention, gemm, sweep, cold (the ceiling always runs)
+//   --quick         few runs, and skips the slowest configs: for development
+//   --json FILE     raw figures (every run's time, checks, memory) as JSON
+//   --md FILE       the markdown tables (default bench/.out/results.md)
+//   --chart FILE    the SVG chart of time against sequence length (default bench/.out/scaling.svg)
+//   --table3        only the Linformer paper's Table 3 on this machine
+//   --profile       only where each attention config's time goes, stage by
+//                   stage, beside onnxruntime-web's GEMM-shaped steps
+//   --render FILE   print the tables of an earlier run's --json file again
+//                   (with --md, --chart), measuring nothing
+//
+// Every measurement runs in a child process (see lib/protocol.ts); this
+// process plans the jobs, shows progress on stderr, checks every engine's
+// output against the package's and prints the tables to stdout.
+import { fork, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import type { AttentionResult, EngineResult, Group, Job, JobResult, TimingPolicy, WorkerMessage } from './lib/protocol.js';
+import { attentionFlops, parseShapes, type AttentionShape } from './lib/shapes.js';
+import { compareOutputs } from './lib/compare.js';
+import { renderMarkdown, sweepSeries, type RunData } from './lib/report.js';
+import { lineChartSvg } from './lib/chart.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The bundles live in bench/.out/; the repository root is two levels up. */
+const root = path.resolve(here, '..', '..');
+const workerPath = path.join(here, 'worker.mjs');
+
+// ---------------------------------------------------------------- options
+
+interface Options {
+  shapesFile: string;
+  only: string[] | null;
+  quick: boolean;
+  json?: string;
+  md: string;
+  chart: string;
+  table3: boolean;
+  profile: boolean;
+  /** A --json file of an earlier run, to print again without measuring. */
+  render?: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const opts: Options = {
+    shapesFile: path.join(root, 'bench', 'shapes.txt'),
+    only: null,
+    quick: false,
+    md: path.join(root, 'bench', '.out', 'results.md'),
+    chart: path.join(root, 'bench', '.out', 'scaling.svg'),
+    table3: false,
+    profile: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--shapes') opts.shapesFile = path.resolve(value());
+    else if (a === '--only') opts.only = [...(opts.only ?? []), ...value().split(',')];
+    else if (a === '--quick') opts.quick = true;
+    else if (a === '--json') opts.json = path.resolve(value());
+    else if (a === '--md') opts.md = path.resolve(value());
+    else if (a === '--chart') opts.chart = path.resolve(value());
+    else if (a === '--table3') opts.table3 = true;
+    else if (a === '--profile') opts.profile = true;
+    else if (a === '--render') opts.render = path.resolve(value());
+    else throw new Error(`unknown option ${a} (see the top of bench/main.ts)`);
+  }
+  return opts;
+}
+
+const FULL: TimingPolicy = { budgetMs: 2000, minRuns: 3, maxRuns: 200, warmupMs: 300, prewarmMs: 150 };
+const QUICK: TimingPolicy = { budgetMs: 100, minRuns: 5, maxRuns: 30, warmupMs: 0, prewarmMs: 30 };
+/** Table 3: big n costs tens of seconds a run, so a long first run is the measurement. */
+const TABLE3: TimingPolicy = { budgetMs: 2000, minRuns: 1, maxRuns: 9, warmupMs: 0, prewarmMs: 150, singleRunAboveMs: 2000 };
+const TABLE3_QUICK: TimingPolicy = { budgetMs: 200, minRuns: 1, maxRuns: 3, warmupMs: 0, prewarmMs: 30, singleRunAboveMs: 300 };
+/** --quick leaves out attention configs above this many FLOPs a pass. */
+const QUICK_MAX_FLOPS = 30e9;
+const QUICK_MAX_L = 2048;
+
+// ---------------------------------------------------------------- processes
+
+// (func (param v128) (result v128) local.get 0 (×3) f32x4.relaxed_madd): validates only with relaxed SIMD
+const RELAXED_PROBE = [0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 0, 32, 0, 253, 133, 2, 11];
+
+/** The node flags under which relaxed SIMD validates (none on Node ≥ 21), or null where it never does. */
+function relaxedExecArgv(): string[] | null {
+  if (WebAssembly.validate(new Uint8Array(RELAXED_PROBE))) return [];
+  const flag = '--experimental-wasm-relaxed-simd';
+  try {
+    execFileSync(process.execPath, [flag, '-e', `process.exit(WebAssembly.validate(new Uint8Array([${RELAXED_PROBE}])) ? 0 : 1)`], { stdio: 'ignore' });
+    return [flag];
+  } catch {
+    return null;
+  }
+}
+
+class Progress {
+  private readonly tty = process.stderr.isTTY;
+  private readonly start = performance.now();
+  private shown = 0;
+
+  constructor(private readonly total: number) {}
+
+  private clock(): string {
+    const s = Math.round((performance.now() - this.start) / 1000);
+    return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+  }
+
+  update(index: number, title: string, detail: string): void {
+    const head = `[${String(index).padStart(String(this.total).length)}/${this.total} ${this.clock()}] ${title}`;
+    if (this.tty) {
+      const line = `${head}${detail ? ` · ${detail}` : ''}`;
+      const width = process.stderr.columns || 120;
+      process.stderr.write(`\r\x1b[2K${line.slice(0, width - 1)}`);
+    } else if (index !== this.shown) {
+      // not a terminal: one line per job, no per-run chatter
+      this.shown = index;
+      process.stderr.write(`${head}\n`);
+    }
+  }
+
+  done(): void {
+    if (this.tty) process.stderr.write('\r\x1b[2K');
+    process.stderr.write(`bench: finished in ${this.clock()}\n`);
+  }
+}
+
+function runJob(job: Job, execArgv: string[], onProgress: (text: string) => void): Promise<JobResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(workerPath, [], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], cwd: root });
+    let stderr = '';
+    child.stderr!.on('data', (d) => {
+      stderr = (stderr + d).slice(-4000);
+    });
+    let settled = false;
+    child.on('message', (msg: WorkerMessage) => {
+      if (msg.type === 'progress') onProgress(msg.text);
+      else if (msg.type === 'result') {
+        settled = true;
+        resolve(msg.result);
+      } else {
+        settled = true;
+        reject(new Error(msg.message));
+      }
+    });
+    child.on('exit', (code, signal) => {
+      if (!settled) reject(new Error(`worker exited (${signal ?? code}) without a result${stderr ? `:\n${stderr.trim()}` : ''}`));
+    });
+    child.send(job);
+  });
+}
+
+/** A file of raw float32s (a small file's Buffer sits inside a shared pool: copy its own bytes out). */
+function readFloats(file: string): Float32Array {
+  const b = readFileSync(file);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+// ---------------------------------------------------------------- plan
+
+interface Planned {
+  title: string;
+  job: Job;
+  execArgv: string[];
+}
+
+function quickSkips(s: AttentionShape, kind: 'linformer' | 'standard'): boolean {
+  return attentionFlops(kind, s.L, s.E, s.k) > QUICK_MAX_FLOPS;
+}
+
+/** Prints the tables, writes them, the chart and (with --json) the raw figures. */
+function report(data: RunData, opts: Options): void {
+  let chartPath: string | undefined;
+  const series = sweepSeries(data);
+  const sw = data.shapes.sweep;
+  if (series.length && sw) {
+    const svg = lineChartSvg(series, {
+      title: `Attention time against sequence length, log–log (E=${sw.E}, H=${sw.H}, k=${sw.k})`,
+      subtitle: `one thread, N = 1, ${data.meta.cpu}, Node ${data.meta.node}; dashed: standard attention`,
+      xLabel: 'sequence length L = S',
+      yLabel: 'milliseconds (median)',
+    });
+    mkdirSync(path.dirname(opts.chart), { recursive: true });
+    writeFileSync(opts.chart, svg);
+    chartPath = path.relative(root, opts.chart);
+  }
+  const markdown = renderMarkdown(data, chartPath);
+  process.stdout.write(markdown);
+  mkdirSync(path.dirname(opts.md), { recursive: true });
+  writeFileSync(opts.md, markdown);
+  if (opts.json && opts.json !== opts.render) {
+    mkdirSync(path.dirname(opts.json), { recursive: true });
+    writeFileSync(opts.json, JSON.stringify(data, null, 1) + '\n');
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.render) {
+    report(JSON.parse(readFileSync(opts.render, 'utf8')) as RunData, opts);
+    return;
+  }
+  const shapes = parseShapes(readFileSync(opts.shapesFile, 'utf8'), path.relative(root, opts.shapesFile));
+  const outDir = path.join(root, 'bench', '.out', `outputs-${process.pid}`);
+  const relaxedArgv = relaxedExecArgv();
+  const policy = opts.quick ? QUICK : FULL;
+  const cpu = os.cpus()[0]?.model?.trim() ?? 'unknown CPU';
+  const data: RunData = {
+    meta: {
+      date: new Date().toISOString().slice(0, 10),
+      command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2).map((a) => (path.isAbsolute(a) ? path.relative(root, a) : a))] : [])].join(' '),
+      cpu,
+      cpus: os.cpus().length,
+      node: process.version,
+      v8: process.versions.v8,
+      platform: `${os.type()} ${os.arch()}`,
+      quick: opts.quick,
+      relaxedAvailable: relaxedArgv !== null,
+      relaxedExecArgv: relaxedArgv,
+      timing: policy,
+    },
+    shapes,
+    peak: [],
+    attention: [],
+    gemm: [],
+    sweep: [],
+    cold: [],
+    profile: [],
+    skipped: [],
+    failures: [],
+  };
+  if (opts.only) {
+    const known = ['attention', 'gemm', 'sweep', 'cold', ...shapes.attention.map((s) => s.name), ...shapes.gemm.map((g) => g.name), ...(shapes.sweep ? [shapes.sweep.name] : [])];
+    const unknown = opts.only.filter((n) => !known.includes(n));
+    if (unknown.length) throw new Error(`--only: unknown ${unknown.join(', ')} (known: ${known.join(', ')})`);
+  }
+  const selected = (name: string, part: string) => !opts.only || opts.only.includes(name) || opts.only.includes(part);
+  const argvOf = (group: Group) => (group === 'relaxed' ? relaxedArgv ?? [] : []);
+  const groups: Group[] = relaxedArgv ? ['simd', 'relaxed', 'ort2'] : ['simd', 'ort2'];
+  if (!relaxedArgv) data.skipped.push('the relaxed-SIMD build (this Node cannot run relaxed SIMD)');
+
+  const plan: Planned[] = [];
+  // The ceiling is a best-of: other load on the machine only ever lowers it.
+  // A full run measures it at the start and again at the end.
+  const planCeiling = (when: string) => {
+    for (const group of ['simd', 'relaxed'] as const) {
+      if (group === 'relaxed' && !relaxedArgv) continue;
+      const job: Job = { type: 'peak', group, msPerTrial: opts.quick ? 20 : 100, trials: opts.quick ? 3 : 12 };
+      plan.push({ title: `ceiling · ${group}${when}`, job, execArgv: argvOf(group) });
+    }
+  };
+  const measuresThroughput = !opts.table3 && !opts.profile;
+  if (measuresThroughput) planCeiling('');
+
+  if (opts.profile) {
+    for (const s of shapes.attention) {
+      if (!selected(s.name, 'attention')) continue;
+      for (const kind of ['linformer', 'standard'] as const) {
+        if (opts.quick && quickSkips(s, kind) && !opts.only?.includes(s.name)) {
+          data.skipped.push(`${s.name} ${kind} (--quick)`);
+          continue;
+        }
+        for (const group of ['simd', 'relaxed'] as const) {
+          if (group === 'relaxed' && !relaxedArgv) continue;
+          const job: Job = { type: 'profile', group, shape: s, kind, runs: opts.quick ? 3 : 7, withOrt: group === 'simd' };
+          plan.push({ title: `profile · ${s.name} · ${kind} · ${group}`, job, execArgv: argvOf(group) });
+        }
+      }
+    }
+  } else if (opts.table3) {
+    if (!shapes.table3) throw new Error(`${opts.shapesFile} has no table3 entry`);
+    const spec = { ...shapes.table3 };
+    if (opts.quick) spec.ns = spec.ns.filter((n) => n <= QUICK_MAX_L);
+    const group = relaxedArgv ? 'relaxed' : 'simd';
+    plan.push({ title: 'Table 3', job: { type: 'table3', group, spec, timing: opts.quick ? TABLE3_QUICK : TABLE3 }, execArgv: argvOf(group) });
+  } else {
+    const short = shapes.attention.find((s) => s.name === 'short') ?? shapes.attention[0];
+    if (short && selected('cold', 'cold')) {
+      for (const kind of ['linformer', 'standard'] as const) {
+        for (const group of ['simd', 'relaxed'] as const) {
+          if (group === 'relaxed' && !relaxedArgv) continue;
+          plan.push({ title: `cold start · ${short.name} · ${kind} · linformer-wasm ${group}`, job: { type: 'cold', engine: 'package', group, shape: short, kind }, execArgv: argvOf(group) });
+        }
+        plan.push({ title: `cold start · ${short.name} · ${kind} · onnxruntime-web`, job: { type: 'cold', engine: 'ort', group: 'simd', shape: short, kind }, execArgv: [] });
+      }
+    }
+    for (const s of shapes.attention) {
+      if (!selected(s.name, 'attention')) continue;
+      for (const kind of ['linformer', 'standard'] as const) {
+        if (opts.quick && quickSkips(s, kind) && !opts.only?.includes(s.name)) {
+          data.skipped.push(`${s.name} ${kind} (--quick)`);
+          continue;
+        }
+        for (const group of groups) {
+          plan.push({ title: `${s.name} · ${kind} · ${group}`, job: { type: 'attention', group, shape: s, kind, timing: policy, outDir }, execArgv: argvOf(group) });
+        }
+      }
+    }
+    const gemms = shapes.gemm.filter((g) => selected(g.name, 'gemm'));
+    if (gemms.length) {
+      for (const group of groups) {
+        plan.push({ title: `SGEMM · ${group}`, job: { type: 'gemm', group, shapes: gemms, timing: policy, outDir }, execArgv: argvOf(group) });
+      }
+    }
+    if (shapes.sweep && selected(shapes.sweep.name, 'sweep')) {
+      const sweep = { ...shapes.sweep };
+      if (opts.quick) sweep.Ls = sweep.Ls.filter((L) => L <= QUICK_MAX_L);
+      for (const kind of ['linformer', 'standard'] as const) {
+        plan.push({ title: `sweep · ${kind}`, job: { type: 'sweep', group: 'simd', sweep, kind, timing: policy }, execArgv: [] });
+      }
+    }
+  }
+
+  if (measuresThroughput && !opts.quick) planCeiling(' (again)');
+
+  // ------------------------------------------------------------ run
+  mkdirSync(outDir, { recursive: true });
+  const progress = new Progress(plan.length);
+  const referenceFiles = new Map<string, string>();
+  const checkAgainst = (key: string, engines: EngineResult[], isReference: boolean) => {
+    if (isReference) {
+      const ref = engines.find((e) => e.id === 'package')?.outputFile;
+      if (ref) referenceFiles.set(key, ref);
+    }
+    const refFile = referenceFiles.get(key);
+    const reference = refFile ? readFloats(refFile) : null;
+    for (const e of engines) {
+      if (!e.outputFile) continue;
+      if (reference && e.outputFile !== refFile) {
+        e.check = compareOutputs(readFloats(e.outputFile), reference);
+      }
+      if (e.outputFile !== refFile) rmSync(e.outputFile, { force: true });
+      delete e.outputFile;
+    }
+  };
+
+  try {
+    for (let i = 0; i < plan.length; i++) {
+      const { title, job, execArgv } = plan[i];
+      progress.update(i + 1, title, '');
+      let result: JobResult;
+      try {
+        result = await runJob(job, execArgv, (text) => progress.update(i + 1, title, text));
+      } catch (e) {
+        data.failures.push(`${title}: ${e instanceof Error ? e.message.split('\n').slice(0, 6).join(' ') : String(e)}`);
+        continue;
+      }
+      switch (result.type) {
+        case 'peak':
+          data.peak.push(result);
+          break;
+        case 'attention': {
+          checkAgainst(`${result.config}.${result.kind}`, result.engines, result.group === 'simd');
+          data.attention.push(result as AttentionResult);
+          break;
+        }
+        case 'gemm':
+          for (const s of result.shapes) checkAgainst(`${s.name}.gemm`, s.engines, result.group === 'simd');
+          data.gemm.push(result);
+          break;
+        case 'sweep':
+          data.sweep.push(result);
+          break;
+        case 'cold':
+          data.cold.push(result);
+          break;
+        case 'table3':
+          data.table3 = result;
+          break;
+        case 'profile':
+          data.profile.push(result);
+          break;
+      }
+    }
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+  progress.done();
+
+  // ------------------------------------------------------------ report
+  report(data, opts);
+  if (data.failures.length) process.exitCode = 1;
+}
+
+if (!existsSync(workerPath)) {
+  process.stderr.write(`bench: ${workerPath} is missing; run it through \`npm run bench\`, which builds it\n`);
+  process.exit(1);
+}
+main().catch((e) => {
+  process.stderr.write(`\nbench: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
