@@ -24,6 +24,7 @@ import { attentionRows, pickRows, sampleRows } from './lib/spot-check.js';
 import { errorText, measureEngines, median, randn, rotatingInputs, type TimedEngine } from './lib/timing.js';
 import {
   gemmB,
+  packagePrepackedMatmul,
   jsAttention,
   jsMatmulEngine,
   loadPackage,
@@ -158,6 +159,7 @@ async function gemmJob(job: Extract<Job, { type: 'gemm' }>): Promise<GemmResult>
     };
     if (lw) {
       await add('package', packageLabel(lw), () => packageMatmul(lw!, g, b));
+      await add('package-prepacked', `${packageLabel(lw)}, B prepacked`, () => packagePrepackedMatmul(lw!, g, b));
       await add('tfjs', 'TF.js', () => tfjsMatmul(g, b));
       await add(ortId(1), ortLabel(1), () => ortMatmul(g, b, 1));
       if (job.group === 'simd' && g.ref) await add('js', 'plain JS', () => jsMatmulEngine(g, b));

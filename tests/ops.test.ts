@@ -28,6 +28,37 @@ function checkMatmul(a: F32Tensor, b: F32Tensor, transposeB: boolean, what: stri
   unchanged('b', b, cb);
 }
 
+describe('ops.prepack', () => {
+  it('a prepacked B gives the float64 product for many A, both forms, and is not changed by use', () => {
+    const rng = new Rng(21);
+    for (const [K, N, tb] of [[1, 1, false], [7, 9, true], [33, 17, false], [64, 40, true]] as const) {
+      const b = randn(rng, tb ? [N, K] : [K, N]);
+      const cb = copyTensor(b);
+      const packed = ops.prepack(b, { transposeB: tb });
+      assert.deepEqual([...packed.dims], [K, N]);
+      for (const M of [1, 4, 13]) {
+        const a = randn(rng, [M, K]);
+        assertCloseRef(`prepack K${K} N${N} M${M}${tb ? ' transposeB' : ''}`, ops.matmul(a, packed), matmul64(a, b, tb));
+      }
+      unchanged('b', b, cb);
+      packed.dispose();
+    }
+  });
+
+  it('a K mismatch is a RangeError naming both shapes; a disposed PackedMatrix is an error; the same call with a fresh one works', () => {
+    const rng = new Rng(22);
+    const b = randn(rng, [5, 3]);
+    const packed = ops.prepack(b);
+    assert.throws(() => ops.matmul(randn(rng, [2, 4]), packed), (e: Error) => e instanceof RangeError && /\(2, 4\)/.test(e.message) && /\(5, 3\)/.test(e.message));
+    packed.dispose();
+    const a = randn(rng, [2, 5]);
+    assert.throws(() => ops.matmul(a, packed), /disposed/);
+    const again = ops.prepack(b);
+    assertCloseRef('after the errors', ops.matmul(a, again), matmul64(a, b, false));
+    again.dispose();
+  });
+});
+
 describe('ops.matmul', () => {
   it('edge shapes: M around the 4-row tile, N around the 8-column panel, K from 1 to past 64', () => {
     const rng = new Rng(1);

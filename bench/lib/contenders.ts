@@ -162,6 +162,24 @@ export function packageMatmul(lw: Package, g: GemmShape, b: Float32Array): Timed
   };
 }
 
+/** ops.matmul with B packed once by ops.prepack: B held as ORT and TF.js hold theirs. */
+export function packagePrepackedMatmul(lw: Package, g: GemmShape, b: Float32Array): TimedEngine {
+  const packed = lw.ops.prepack({ data: b, dims: [g.K, g.N] });
+  const dims = [g.M, g.K];
+  const sa = { data: randn(64 * 64, 3), dims: [64, 64] };
+  const sb = lw.ops.prepack({ data: randn(64 * 64, 4), dims: [64, 64] });
+  return {
+    id: 'package-prepacked',
+    label: `${packageLabel(lw)}, B prepacked`,
+    run: (a) => lw.ops.matmul({ data: a, dims }, packed).data,
+    prewarm: (ms) => repeatFor(ms, () => lw.ops.matmul(sa, sb)),
+    dispose: () => {
+      packed.dispose();
+      sb.dispose();
+    },
+  };
+}
+
 export async function tfjsMatmul(g: GemmShape, b: Float32Array): Promise<TimedEngine> {
   const { createTfjsMatmul } = await import('../engines/tfjs.js');
   const mm = await createTfjsMatmul(g.M, g.K, g.N, b);

@@ -1,43 +1,114 @@
 import { shapeError, shapeStr } from '../core/errors.js';
+import type { Heap } from '../core/heap.js';
 import { getHeap } from '../core/loader.js';
 import { packedSize } from '../core/kernels.js';
 import { ScratchLayout } from '../core/scratch.js';
 import { checkTensor, makeTensor, type OutputTensor, type Tensor } from '../core/tensor.js';
 
-// ops.matmul ↔ assembly/gemm/gemm_f32_4x8_simd.ts (B packed by
-// assembly/packw/pack_b_f32_x8.ts into scratch first).
+// ops.matmul ↔ assembly/gemm/gemm_f32_4x8_simd.ts, B packed by
+// assembly/packw/pack_b_f32_x8.ts: into scratch on every call, or once by
+// ops.prepack for a B that is used again (a weight, an ONNX initializer).
 
 export interface MatmulOptions {
   /** Take b as (N, K) and multiply by its transpose. @defaultValue false */
   transposeB?: boolean;
 }
 
-/** (M, K)·(K, N) → (M, N); with `transposeB`, (M, K)·(N, K)ᵀ. */
-export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): OutputTensor {
+/** Symbol.dispose, where the engine has it. */
+const disposeSymbol: typeof Symbol.dispose = (Symbol.dispose ?? Symbol.for('Symbol.dispose')) as typeof Symbol.dispose;
+
+/**
+ * A right-hand matrix packed once into wasm memory (ops.prepack), for
+ * products with many left-hand matrices. It holds wasm memory until
+ * dispose().
+ */
+export class PackedMatrix {
+  /** The (K, N) shape it multiplies as. */
+  readonly dims: readonly [number, number];
+  private ptr: number;
+
+  /** @internal Use ops.prepack. */
+  constructor(
+    private readonly heap: Heap,
+    ptr: number,
+    k: number,
+    n: number,
+  ) {
+    this.ptr = ptr;
+    this.dims = [k, n];
+  }
+
+  /** @internal The packed panels' byte offset. */
+  get packedPtr(): number {
+    if (this.ptr === 0) throw new Error('PackedMatrix: it has been disposed');
+    return this.ptr;
+  }
+
+  /** Frees its wasm memory. Using it afterwards is an error. */
+  dispose(): void {
+    if (this.ptr !== 0) this.heap.release(this.ptr);
+    this.ptr = 0;
+  }
+
+  [disposeSymbol](): void {
+    this.dispose();
+  }
+}
+
+/** The (K, N) that b multiplies as, checked. */
+function rhsDims(b: Tensor, transposeB: boolean): [number, number] {
+  const db = checkTensor('b', b);
+  if (db.length !== 2) throw shapeError('b', transposeB ? '(N, K)' : '(K, N)', db);
+  return transposeB ? [db[1], db[0]] : [db[0], db[1]];
+}
+
+/** Packs b (K, N) — or (N, K) with `transposeB` — once, for ops.matmul(a, packed). */
+export function prepack(b: Tensor, options: MatmulOptions = {}): PackedMatrix {
+  const heap = getHeap();
+  const transposeB = options.transposeB ?? false;
+  const [k, n] = rhsDims(b, transposeB);
+  const layout = new ScratchLayout();
+  const sb = layout.floats(k * n);
+  layout.place(heap, () => `prepack: b ${shapeStr(b.dims)}`);
+  const ptr = heap.alloc(packedSize(k, n) * 4, `prepack: b ${shapeStr(b.dims)}`);
+  heap.write(sb.ptr, b.data);
+  heap.kernels.pack_b_f32_x8(ptr, sb.ptr, transposeB ? k : n, k, n, transposeB ? 1 : 0, 0);
+  return new PackedMatrix(heap, ptr, k, n);
+}
+
+/**
+ * (M, K)·(K, N) → (M, N); with `transposeB`, (M, K)·(N, K)ᵀ. `b` may be a
+ * PackedMatrix from ops.prepack, which skips packing it again.
+ */
+export function matmul(a: Tensor, b: Tensor | PackedMatrix, options: MatmulOptions = {}): OutputTensor {
   const heap = getHeap();
   const da = checkTensor('a', a);
-  const db = checkTensor('b', b);
   const transposeB = options.transposeB ?? false;
   if (da.length !== 2) throw shapeError('a', '(M, K)', da);
-  if (db.length !== 2) throw shapeError('b', transposeB ? '(N, K)' : '(K, N)', db);
   const [m, k] = da;
-  const kb = transposeB ? db[1] : db[0];
-  const n = transposeB ? db[0] : db[1];
+  const prepacked = b instanceof PackedMatrix ? b : null;
+  const [kb, n] = prepacked ? prepacked.dims : rhsDims(b as Tensor, transposeB);
   if (kb !== k) {
+    const got = prepacked ? `a PackedMatrix of (${kb}, ${n})` : shapeStr((b as Tensor).dims);
     throw new RangeError(
-      `b: expected shape ${transposeB ? `(N, ${k})` : `(${k}, N)`} to match a ${shapeStr(da)}, got ${shapeStr(db)}`,
+      `b: expected shape ${transposeB && !prepacked ? `(N, ${k})` : `(${k}, N)`} to match a ${shapeStr(da)}, got ${got}`,
     );
   }
   const layout = new ScratchLayout();
   const sa = layout.floats(m * k);
-  const sb = layout.floats(k * n);
-  const packed = layout.floats(packedSize(k, n));
+  const sb = prepacked ? null : layout.floats(k * n);
+  const packed = prepacked ? null : layout.floats(packedSize(k, n));
   const sc = layout.floats(m * n);
-  layout.place(heap, () => `matmul: a ${shapeStr(da)}, b ${shapeStr(db)}${transposeB ? ' (transposeB)' : ''}`);
+  layout.place(heap, () => `matmul: a ${shapeStr(da)}, b ${prepacked ? `packed (${kb}, ${n})` : shapeStr((b as Tensor).dims)}${transposeB ? ' (transposeB)' : ''}`);
   heap.write(sa.ptr, a.data);
-  heap.write(sb.ptr, b.data);
   const kern = heap.kernels;
-  kern.pack_b_f32_x8(packed.ptr, sb.ptr, transposeB ? k : n, k, n, transposeB ? 1 : 0, 0);
-  kern.gemm_f32_4x8_simd(sc.ptr, n, sa.ptr, k, packed.ptr, m, n, k, 0);
+  let panels: number;
+  if (prepacked) panels = prepacked.packedPtr;
+  else {
+    heap.write(sb!.ptr, (b as Tensor).data);
+    kern.pack_b_f32_x8(packed!.ptr, sb!.ptr, transposeB ? k : n, k, n, transposeB ? 1 : 0, 0);
+    panels = packed!.ptr;
+  }
+  kern.gemm_f32_4x8_simd(sc.ptr, n, sa.ptr, k, panels, m, n, k, 0);
   return makeTensor(heap.read(sc.ptr, m * n), [m, n]);
 }
