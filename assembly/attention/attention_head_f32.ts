@@ -1,4 +1,5 @@
 import { gemm_f32_4x8_simd } from '../gemm/gemm_f32_4x8_simd';
+import { divideRow } from '../inline/simd';
 import { expminusmax_f32_simd } from '../softmax/expminusmax_f32_simd';
 
 // One head of scaled dot-product attention, a block of query rows at a time:
@@ -47,20 +48,9 @@ export function attention_head_f32(
 
 /** out[r, 0..d) /= sums[r]. */
 function divideRows(out: usize, ldo: i32, sums: usize, rows: i32, d: i32): void {
-  const d4 = d & ~3;
   for (let r = 0; r < rows; r++) {
     const row = out + ((<usize>r * <usize>ldo) << 2);
-    const sum = load<f32>(sums + (<usize>r << 2));
-    const vs = f32x4.splat(sum);
-    let j = 0;
-    for (; j < d4; j += 4) {
-      const off = <usize>j << 2;
-      v128.store(row + off, f32x4.div(v128.load(row + off), vs));
-    }
-    for (; j < d; j++) {
-      const off = <usize>j << 2;
-      store<f32>(row + off, load<f32>(row + off) / sum);
-    }
+    divideRow(row, row, d, load<f32>(sums + (<usize>r << 2)));
   }
 }
 
@@ -75,14 +65,7 @@ function copyWeights(w: usize, ldw: i32, exps: usize, sums: usize, rows: i32, p:
     const vscale = f32x4.splat(scale);
     let j = 0;
     if (mode == WEIGHTS_STORE) {
-      for (; j < p4; j += 4) {
-        const off = <usize>j << 2;
-        v128.store(dst + off, f32x4.div(v128.load(src + off), vsum));
-      }
-      for (; j < p; j++) {
-        const off = <usize>j << 2;
-        store<f32>(dst + off, load<f32>(src + off) / sum);
-      }
+      divideRow(dst, src, p, sum);
     } else {
       for (; j < p4; j += 4) {
         const off = <usize>j << 2;

@@ -37,3 +37,19 @@
   if (n > 1) store<f32>(ptr, f32x4.extract_lane(v, 1), 4);
   if (n > 2) store<f32>(ptr, f32x4.extract_lane(v, 2), 8);
 }
+
+/** dst[j] = src[j] / divisor for j < n (dst may be src). */
+// @ts-ignore: decorator
+@inline export function divideRow(dst: usize, src: usize, n: i32, divisor: f32): void {
+  const vd = f32x4.splat(divisor);
+  const n4 = n & ~3;
+  let j = 0;
+  for (; j < n4; j += 4) {
+    const off = <usize>j << 2;
+    v128.store(dst + off, f32x4.div(v128.load(src + off), vd));
+  }
+  for (; j < n; j++) {
+    const off = <usize>j << 2;
+    store<f32>(dst + off, load<f32>(src + off) / divisor);
+  }
+}

@@ -1,34 +1,20 @@
-// The scalar twin of softmax_f32_simd: same contract, computed with f64
-// accumulation and Math.exp, so it is also the accuracy reference. It
-// leaves the row sums of the exponentials in `sums`, as the SIMD kernel does.
+import { expminusmax_f32_scalar } from './expminusmax_f32_scalar';
+
+// The scalar twin of softmax_f32_simd: expminusmax_f32_scalar (f64 exp and
+// accumulation), then each row divided by its sum, so it is also the
+// accuracy reference. It leaves the row sums in `sums`, as the SIMD kernel
+// does.
 
 /** See softmax_f32_simd; identical contract. */
 export function softmax_f32_scalar(x: usize, ldx: i32, rows: i32, cols: i32, mask: usize, ldMask: i32, maskRow: usize, sums: usize): usize {
+  expminusmax_f32_scalar(x, ldx, rows, cols, mask, ldMask, maskRow, sums);
   for (let r = 0; r < rows; r++) {
     const row = x + ((<usize>r * <usize>ldx) << 2);
-    const m = mask != 0 ? mask + ((<usize>r * <usize>ldMask) << 2) : 0;
-    let mx: f64 = -Infinity;
+    const sum = load<f32>(sums + (<usize>r << 2));
     for (let j = 0; j < cols; j++) {
       const off = <usize>j << 2;
-      let v = load<f32>(row + off);
-      if (m != 0) v += load<f32>(m + off);
-      if (maskRow != 0) v += load<f32>(maskRow + off);
-      store<f32>(row + off, v);
-      // NaN must win, as it does in the SIMD max.
-      mx = isNaN(v) || isNaN(mx) ? NaN : max<f64>(mx, <f64>v);
+      store<f32>(row + off, load<f32>(row + off) / sum);
     }
-    let sum: f64 = 0;
-    for (let j = 0; j < cols; j++) {
-      const off = <usize>j << 2;
-      const e = Math.exp(<f64>load<f32>(row + off) - mx);
-      store<f32>(row + off, <f32>e);
-      sum += e;
-    }
-    for (let j = 0; j < cols; j++) {
-      const off = <usize>j << 2;
-      store<f32>(row + off, <f32>(<f64>load<f32>(row + off) / sum));
-    }
-    store<f32>(sums + (<usize>r << 2), <f32>sum);
   }
   return x;
 }

@@ -1,3 +1,4 @@
+import { divideRow } from '../inline/simd';
 import { expminusmax_f32_simd } from './expminusmax_f32_simd';
 
 // Row softmax in place: expminusmax_f32_simd, then each row divided by its
@@ -12,20 +13,9 @@ import { expminusmax_f32_simd } from './expminusmax_f32_simd';
  */
 export function softmax_f32_simd(x: usize, ldx: i32, rows: i32, cols: i32, mask: usize, ldMask: i32, maskRow: usize, sums: usize): usize {
   expminusmax_f32_simd(x, ldx, rows, cols, mask, ldMask, maskRow, sums);
-  const c4 = cols & ~3;
   for (let r = 0; r < rows; r++) {
     const row = x + ((<usize>r * <usize>ldx) << 2);
-    const sum = load<f32>(sums + (<usize>r << 2));
-    const vs = f32x4.splat(sum);
-    let j = 0;
-    for (; j < c4; j += 4) {
-      const off = <usize>j << 2;
-      v128.store(row + off, f32x4.div(v128.load(row + off), vs));
-    }
-    for (; j < cols; j++) {
-      const off = <usize>j << 2;
-      store<f32>(row + off, load<f32>(row + off) / sum);
-    }
+    divideRow(row, row, cols, load<f32>(sums + (<usize>r << 2)));
   }
   return x;
 }
