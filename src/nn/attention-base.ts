@@ -220,20 +220,33 @@ export abstract class AttentionBase {
     return out;
   }
 
+  /**
+   * One of the three in-projections as a torch Linear: weight (E, in) and
+   * bias (E), views of in_proj_weight/in_proj_bias or the separate weights.
+   */
+  protected inProjection(which: 'q' | 'k' | 'v'): { weight: Float32Array; bias: Float32Array | undefined } {
+    const E = this.embedDim;
+    const i = which === 'q' ? 0 : which === 'k' ? 1 : 2;
+    const inW = this.params.get('in_proj_weight');
+    const inB = this.params.get('in_proj_bias');
+    return {
+      weight: inW ? inW.subarray(i * E * E, (i + 1) * E * E) : this.params.get(`${which}_proj_weight`)!,
+      bias: inB?.subarray(i * E, (i + 1) * E),
+    };
+  }
+
   /** Packs the in- and out-projections into the GEMM's panel layout; subclasses add theirs. */
   protected upload(): void {
     const E = this.embedDim;
     const scale = 1 / Math.sqrt(this.headDim);
-    const inW = this.params.get('in_proj_weight');
-    const inB = this.params.get('in_proj_bias');
-    const wq = inW ? inW.subarray(0, E * E) : this.params.get('q_proj_weight')!;
-    const wk = inW ? inW.subarray(E * E, 2 * E * E) : this.params.get('k_proj_weight')!;
-    const wv = inW ? inW.subarray(2 * E * E) : this.params.get('v_proj_weight')!;
+    const q = this.inProjection('q');
+    const k = this.inProjection('k');
+    const v = this.inProjection('v');
     // q·d^-1/2 is folded into q's weights and bias.
     const scaled = (a: Float32Array) => a.map((x) => x * scale);
-    this.packLinear(this.packedQ, scaled(wq), inB ? scaled(inB.subarray(0, E)) : null, E, E);
-    this.packLinear(this.packedK, wk, inB ? inB.subarray(E, 2 * E) : null, E, this.kdim);
-    this.packLinear(this.packedV, wv, inB ? inB.subarray(2 * E) : null, E, this.vdim);
+    this.packLinear(this.packedQ, scaled(q.weight), q.bias ? scaled(q.bias) : null, E, E);
+    this.packLinear(this.packedK, k.weight, k.bias ?? null, E, this.kdim);
+    this.packLinear(this.packedV, v.weight, v.bias ?? null, E, this.vdim);
     this.packLinear(this.packedOut, this.params.get('out_proj.weight')!, this.params.get('out_proj.bias') ?? null, E, E);
   }
 

@@ -86,8 +86,10 @@ export class LinearMultiheadAttention extends AttentionBase {
     this.params.set('bias_f', xavierNormal(g, [1, 1, k]));
     this.biasE = this.heap.alloc(k * 4, 'bias_e');
     this.biasF = this.heap.alloc(k * 4, 'bias_f');
-    this.packedAugK = this.heap.alloc(packedSize(this.kdim + 2, embedDim) * 4, 'augmented k weights');
-    this.packedAugV = this.heap.alloc(packedSize(this.vdim + 2, embedDim) * 4, 'augmented v weights');
+    // Per-head E_h always takes the 'keys' order, which needs no augmented weights.
+    const augmented = this.paramSharing !== 'per-head';
+    this.packedAugK = augmented ? this.heap.alloc(packedSize(this.kdim + 2, embedDim) * 4, 'augmented k weights') : 0;
+    this.packedAugV = augmented ? this.heap.alloc(packedSize(this.vdim + 2, embedDim) * 4, 'augmented v weights') : 0;
     this.upload();
   }
 
@@ -127,7 +129,8 @@ export class LinearMultiheadAttention extends AttentionBase {
       `LinearMultiheadAttention: ${matrices} sequence projection(s) of (${perHead ? `${numHeads}, ` : ''}projK ${projK}, seqLen ${seqLen})`,
     );
     const E = embedDim;
-    const ownBytes = projBytes + 2 * projK * 4 + (packedSize((options.kdim ?? E) + 2, E) + packedSize((options.vdim ?? E) + 2, E)) * 4;
+    const augmentedBytes = perHead ? 0 : (packedSize((options.kdim ?? E) + 2, E) + packedSize((options.vdim ?? E) + 2, E)) * 4;
+    const ownBytes = projBytes + 2 * projK * 4 + augmentedBytes;
     return { seqLen, projK, paramSharing, ownBytes };
   }
 
@@ -201,25 +204,27 @@ export class LinearMultiheadAttention extends AttentionBase {
     }
     this.heap.write(this.biasE, this.params.get('bias_e')!);
     this.heap.write(this.biasF, this.params.get('bias_f')!);
+    this.packAugmented();
+  }
+
+  /** Packs [Wᵀ; b; bias_kv] for k and v (see writeAugmented); nothing per head. */
+  private packAugmented(): void {
+    if (this.packedAugK === 0) return;
     const E = this.embedDim;
-    const inW = this.params.get('in_proj_weight');
-    const inB = this.params.get('in_proj_bias');
-    const wk = inW ? inW.subarray(E * E, 2 * E * E) : this.params.get('k_proj_weight')!;
-    const wv = inW ? inW.subarray(2 * E * E) : this.params.get('v_proj_weight')!;
-    const augmented = (w: Float32Array, features: number, b: Float32Array | undefined, extra: Float32Array | undefined) => {
+    const augment = (which: 'k' | 'v', features: number) => {
+      const { weight, bias } = this.inProjection(which);
+      const extra = this.params.get(which === 'k' ? 'bias_k' : 'bias_v');
       const out = new Float32Array(E * (features + 2));
       for (let j = 0; j < E; j++) {
         const row = j * (features + 2);
-        out.set(w.subarray(j * features, (j + 1) * features), row);
-        out[row + features] = b ? b[j] : 0;
+        out.set(weight.subarray(j * features, (j + 1) * features), row);
+        out[row + features] = bias ? bias[j] : 0;
         out[row + features + 1] = extra ? extra[j] : 0;
       }
       return out;
     };
-    const bk = inB?.subarray(E, 2 * E);
-    const bv = inB?.subarray(2 * E);
-    this.packLinear(this.packedAugK, augmented(wk, this.kdim, bk, this.params.get('bias_k')), null, E, this.kdim + 2);
-    this.packLinear(this.packedAugV, augmented(wv, this.vdim, bv, this.params.get('bias_v')), null, E, this.vdim + 2);
+    this.packLinear(this.packedAugK, augment('k', this.kdim), null, E, this.kdim + 2);
+    this.packLinear(this.packedAugV, augment('v', this.vdim), null, E, this.vdim + 2);
   }
 
   protected override releaseOwn(): void {
