@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { assertClose, loadGolden, type RawTensor } from './helpers/golden.js';
-import { MODULE_GOLDEN_FILES, type ModuleCase } from './helpers/golden-cases.js';
+import { MODULE_GOLDEN_FILES, type GoldenCase } from './helpers/golden-cases.js';
 import { docExample, repoRoot } from './helpers/docs.js';
 import { serveStatic, type StaticServer } from './helpers/server.js';
 
@@ -104,7 +104,7 @@ async function runGoldenInPage(arg: {
 
   const results: PageCaseResult[] = [];
   for (const file of arg.files) {
-    const golden: { cases: ModuleCase[] } = await (await fetch(`/golden/${file}`)).json();
+    const golden: { cases: GoldenCase[] } = await (await fetch(`/golden/${file}`)).json();
     for (const c of golden.cases) {
       const result: PageCaseResult = { file, name: c.name, error: null, calls: [] };
       type Linformer = InstanceType<Pkg['LinearMultiheadAttention']>;
@@ -151,7 +151,7 @@ function mismatches(results: PageCaseResult[]): { checked: number; failures: str
   const failures: string[] = [];
   let checked = 0;
   for (const file of MODULE_GOLDEN_FILES) {
-    for (const c of loadGolden<ModuleCase>(file).cases) {
+    for (const c of loadGolden<GoldenCase>(file).cases) {
       const got = results.find((r) => r.file === file && r.name === c.name);
       if (!got) {
         failures.push(`${c.name}: not run`);

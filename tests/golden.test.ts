@@ -2,34 +2,11 @@
 import { after, before, describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { env, init, LinearMultiheadAttention, MultiheadAttention, ops } from 'linformer-wasm';
-import { assertClose, decode, f32, goldenDir, loadGolden, type RawTensor } from './helpers/golden.js';
-
-interface ModuleSpec {
-  ctor: 'MultiheadAttention' | 'LinearMultiheadAttention';
-  embedDim: number;
-  numHeads: number;
-  options: Record<string, unknown>;
-  shareWith: number | null;
-  stateDict?: Record<string, RawTensor>;
-  stateDictFile?: string;
-}
-interface Call {
-  module: number;
-  query: RawTensor;
-  key: RawTensor;
-  value: RawTensor;
-  forwardOptions: { needWeights?: boolean; averageAttnWeights?: boolean; keyPaddingMask?: RawTensor; attnMask?: RawTensor };
-  expected: { output: RawTensor; weights: RawTensor | null };
-}
-interface ModuleCase {
-  name: string;
-  modules: ModuleSpec[];
-  calls: Call[];
-}
+import { assertClose, decode, f32, goldenDir, loadGolden, type GoldenCall, type GoldenCase, type GoldenModule, type RawTensor } from './helpers/golden.js';
 
 type Attention = MultiheadAttention | LinearMultiheadAttention;
 
-function build(specs: ModuleSpec[]): Attention[] {
+function build(specs: GoldenModule[]): Attention[] {
   const built: Attention[] = [];
   for (const m of specs) {
     const mod =
@@ -46,7 +23,7 @@ function build(specs: ModuleSpec[]): Attention[] {
   return built;
 }
 
-export function runCall(mod: Attention, call: Call, name: string): void {
+export function runCall(mod: Attention, call: GoldenCall, name: string): void {
   const fo = call.forwardOptions;
   const { output, weights } = mod.forward(f32(call.query), f32(call.key), f32(call.value), {
     needWeights: fo.needWeights,
@@ -66,7 +43,7 @@ export function runCall(mod: Attention, call: Call, name: string): void {
 before(() => init());
 
 function goldenSuite(file: string): void {
-  for (const c of loadGolden<ModuleCase>(file).cases) {
+  for (const c of loadGolden<GoldenCase>(file).cases) {
     it(c.name, () => {
       const mods = build(c.modules);
       try {

@@ -12,7 +12,7 @@ import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Script } from 'node:vm';
 import { assertClose } from './helpers/golden.js';
-import { goldenCase, type ModuleCase } from './helpers/golden-cases.js';
+import { goldenCase, type GoldenCase } from './helpers/golden-cases.js';
 import { docExample, repoRoot } from './helpers/docs.js';
 
 const run = promisify(execFile);
@@ -27,7 +27,7 @@ const npmEnv = { ...process.env, PATH: userPath };
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
 // One case of each module, without NaN (the result travels as JSON).
-const CASES: ModuleCase[] = [
+const CASES: GoldenCase[] = [
   goldenCase('mha.json', 'mha/keyPaddingMask-bool+attnMask-float-3d'),
   goldenCase('linformer.json', 'linformer/addBiasKV+addZeroAttn+keyPaddingMask-bool+attnMask-float-2d'),
 ];

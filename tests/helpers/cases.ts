@@ -2,31 +2,9 @@
 // calls: the "good call" that follows each bad one in the error tests, and
 // fixtures for the heap and module tests.
 import { LinearMultiheadAttention, MultiheadAttention } from 'linformer-wasm';
-import { assertClose, decode, f32, loadGolden, type RawTensor } from './golden.js';
+import { assertClose, decode, f32, loadGolden, type GoldenCall, type GoldenCase, type GoldenModule, type RawTensor } from './golden.js';
 
-export interface GoldenModule {
-  ctor: 'MultiheadAttention' | 'LinearMultiheadAttention';
-  embedDim: number;
-  numHeads: number;
-  options: Record<string, unknown>;
-  shareWith: number | null;
-  stateDict?: Record<string, RawTensor>;
-}
-
-export interface GoldenCall {
-  module: number;
-  query: RawTensor;
-  key: RawTensor;
-  value: RawTensor;
-  forwardOptions: { needWeights?: boolean; averageAttnWeights?: boolean; keyPaddingMask?: RawTensor; attnMask?: RawTensor };
-  expected: { output: RawTensor; weights: RawTensor | null };
-}
-
-export interface GoldenCase {
-  name: string;
-  modules: GoldenModule[];
-  calls: GoldenCall[];
-}
+export type { GoldenCall, GoldenCase, GoldenModule };
 
 export type Attention = MultiheadAttention | LinearMultiheadAttention;
 

@@ -12,6 +12,34 @@ export interface RawTensor {
   data: string;
 }
 
+/** A module of a golden case (tests/golden/README.md). */
+export interface GoldenModule {
+  ctor: 'MultiheadAttention' | 'LinearMultiheadAttention';
+  embedDim: number;
+  numHeads: number;
+  options: Record<string, unknown>;
+  shareWith: number | null;
+  stateDict?: Record<string, RawTensor>;
+  stateDictFile?: string;
+}
+
+/** One forward call of a golden case and torch's answer. */
+export interface GoldenCall {
+  module: number;
+  query: RawTensor;
+  key: RawTensor;
+  value: RawTensor;
+  forwardOptions: { needWeights?: boolean; averageAttnWeights?: boolean; keyPaddingMask?: RawTensor; attnMask?: RawTensor };
+  expected: { output: RawTensor; weights: RawTensor | null };
+}
+
+/** A golden case of mha.json, linformer.json or safetensors.json. */
+export interface GoldenCase {
+  name: string;
+  modules: GoldenModule[];
+  calls: GoldenCall[];
+}
+
 export type Decoded =
   | { dims: number[]; data: Float32Array }
   | { dims: number[]; data: Uint8Array }
