@@ -1,53 +1,17 @@
 // Parity with PyTorch: every golden case, through the public API only.
 import { after, before, describe, it } from 'node:test';
-import { readFileSync } from 'node:fs';
-import { env, init, LinearMultiheadAttention, MultiheadAttention, ops } from 'linformer-wasm';
-import { assertClose, decode, f32, goldenDir, loadGolden, type GoldenCall, type GoldenCase, type GoldenModule, type RawTensor } from './helpers/golden.js';
-
-type Attention = MultiheadAttention | LinearMultiheadAttention;
-
-function build(specs: GoldenModule[]): Attention[] {
-  const built: Attention[] = [];
-  for (const m of specs) {
-    const mod =
-      m.ctor === 'MultiheadAttention'
-        ? new MultiheadAttention(m.embedDim, m.numHeads, m.options)
-        : new LinearMultiheadAttention(m.embedDim, m.numHeads, {
-            ...m.options,
-            shareWith: m.shareWith === null ? undefined : (built[m.shareWith] as LinearMultiheadAttention),
-          });
-    if (m.stateDictFile) mod.loadStateDict(readFileSync(goldenDir + m.stateDictFile));
-    else mod.loadStateDict(Object.fromEntries(Object.entries(m.stateDict!).map(([k, t]) => [k, f32(t)])));
-    built.push(mod);
-  }
-  return built;
-}
-
-export function runCall(mod: Attention, call: GoldenCall, name: string): void {
-  const fo = call.forwardOptions;
-  const { output, weights } = mod.forward(f32(call.query), f32(call.key), f32(call.value), {
-    needWeights: fo.needWeights,
-    averageAttnWeights: fo.averageAttnWeights,
-    keyPaddingMask: fo.keyPaddingMask ? (decode(fo.keyPaddingMask) as any) : undefined,
-    attnMask: fo.attnMask ? (decode(fo.attnMask) as any) : undefined,
-  });
-  assertClose(`${name} output`, output, call.expected.output);
-  if (call.expected.weights === null) {
-    if (weights !== null) throw new Error(`${name}: weights should be null when needWeights is false`);
-  } else {
-    if (weights === null) throw new Error(`${name}: weights missing`);
-    assertClose(`${name} weights`, weights, call.expected.weights);
-  }
-}
+import { env, init, ops } from 'linformer-wasm';
+import { buildModules, checkGoldenCall } from './helpers/cases.js';
+import { assertClose, f32, loadGolden, type GoldenCase, type RawTensor } from './helpers/golden.js';
 
 before(() => init());
 
 function goldenSuite(file: string): void {
   for (const c of loadGolden<GoldenCase>(file).cases) {
     it(c.name, () => {
-      const mods = build(c.modules);
+      const mods = buildModules(c);
       try {
-        c.calls.forEach((call, i) => runCall(mods[call.module], call, `${c.name} call ${i}`));
+        c.calls.forEach((call, i) => checkGoldenCall(mods[call.module], call, `${c.name} call ${i}`));
       } finally {
         for (const m of mods) m.dispose();
       }

@@ -2,7 +2,8 @@
 // calls: the "good call" that follows each bad one in the error tests, and
 // fixtures for the heap and module tests.
 import { LinearMultiheadAttention, MultiheadAttention } from 'linformer-wasm';
-import { assertClose, decode, f32, loadGolden, type GoldenCall, type GoldenCase, type GoldenModule, type RawTensor } from './golden.js';
+import { readFileSync } from 'node:fs';
+import { assertClose, decode, f32, goldenDir, loadGolden, type GoldenCall, type GoldenCase, type GoldenModule, type RawTensor } from './golden.js';
 
 export type { GoldenCall, GoldenCase, GoldenModule };
 
@@ -38,7 +39,7 @@ export function buildModules(c: GoldenCase): Attention[] {
             ...m.options,
             shareWith: m.shareWith === null ? undefined : (built[m.shareWith] as LinearMultiheadAttention),
           });
-    mod.loadStateDict(stateDictOf(m));
+    mod.loadStateDict(m.stateDictFile ? readFileSync(goldenDir + m.stateDictFile) : stateDictOf(m));
     built.push(mod);
   }
   return built;
