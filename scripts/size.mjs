@@ -11,7 +11,7 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 // as-pect installs an npm 6 of its own: leave those out to get the user's npm.
 const PATH = process.env.PATH.split(delimiter).filter((dir) => !/node_modules[\\/]\.bin$/.test(dir)).join(delimiter);
 const [pack] = JSON.parse(
-  execFileSync(npm, ['pack', '--dry-run', '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, PATH } }),
+  execFileSync(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, PATH } }),
 );
 
 const raw = (file) => readFileSync(`dist/${file}`).length;

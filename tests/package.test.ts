@@ -114,7 +114,7 @@ function checkGolden(report: ConsumerReport): void {
 before(
   async () => {
     tempDir = mkdtempSync(join(tmpdir(), 'linformer-package-'));
-    const { stdout } = await run(npm, ['pack', '--json', '--pack-destination', tempDir], {
+    const { stdout } = await run(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', tempDir], {
       cwd: repoRoot,
       encoding: 'utf8',
       env: npmEnv,
