@@ -143,7 +143,9 @@ describe("backendInfo().build is 'relaxed-simd' exactly when the engine validate
         assert.equal(r.failed, null);
       } else {
         assert.equal(r.state, 'failed');
-        assert.ok(r.failed, 'init should reject');
+        const failed = r.failed as { name: string; message: string };
+        assert.ok(failed, 'init should reject');
+        assert.match(failed.message, /no relaxed SIMD/, 'the error should say why the relaxed build does not compile');
       }
     }
   });

@@ -145,7 +145,14 @@ async function load(source: WasmSource | WasmBuilds | undefined, options: InitOp
   } else {
     chosen = source;
   }
-  const module = await toModule(chosen);
+  let module: WebAssembly.Module;
+  try {
+    module = await toModule(chosen);
+  } catch (e) {
+    if (!(e instanceof WebAssembly.CompileError)) throw e;
+    const hint = relaxedAvailable ? '' : ' (this engine has no relaxed SIMD: give it linformer.wasm, not linformer-relaxed.wasm)';
+    throw new Error(`linformer-wasm: the wasm could not be compiled${hint}: ${e.message}`, { cause: e });
+  }
   const memory = new WebAssembly.Memory({ initial: 1 });
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const kernels = instance.exports as unknown as Kernels;
