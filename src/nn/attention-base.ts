@@ -1,4 +1,5 @@
 import { shapeError, shapeStr, typeError } from '../core/errors.js';
+import { disposeSymbol } from '../core/dispose.js';
 import type { Heap } from '../core/heap.js';
 import { packedSize, WeightsMode } from '../core/kernels.js';
 import { getHeap } from '../core/loader.js';
@@ -21,9 +22,6 @@ import type {
 // out-projection). Internally every activation is batch-major, (N, rows, E),
 // so that one batch item's rows are contiguous; inputs and outputs are
 // transposed on the way in and out when they are sequence-first.
-
-/** Symbol.dispose, where the engine has it (Node ≥ 20.4, recent browsers). */
-const disposeSymbol: typeof Symbol.dispose = (Symbol.dispose ?? Symbol.for('Symbol.dispose')) as typeof Symbol.dispose;
 
 export type ParamShapes = Map<string, number[]>;
 

@@ -1,4 +1,5 @@
 import { shapeError, shapeStr } from '../core/errors.js';
+import { disposeSymbol } from '../core/dispose.js';
 import type { Heap } from '../core/heap.js';
 import { getHeap } from '../core/loader.js';
 import { packedSize } from '../core/kernels.js';
@@ -13,9 +14,6 @@ export interface MatmulOptions {
   /** Take b as (N, K) and multiply by its transpose. @defaultValue false */
   transposeB?: boolean;
 }
-
-/** Symbol.dispose, where the engine has it. */
-const disposeSymbol: typeof Symbol.dispose = (Symbol.dispose ?? Symbol.for('Symbol.dispose')) as typeof Symbol.dispose;
 
 /**
  * A right-hand matrix packed once into wasm memory (ops.prepack), for
