@@ -578,6 +578,32 @@ interface RandomCase {
   fo: { keyPaddingMask?: F32Tensor | U8Tensor; attnMask?: F32Tensor | U8Tensor; needWeights?: boolean; averageAttnWeights?: boolean };
 }
 
+/**
+ * Builds the module of a random case with its weights, runs one call and
+ * compares output and weights with the float64 reference (SPEC 6).
+ */
+function checkAgainstReference(
+  c: RandomCase,
+  linformer: boolean,
+  inputs: { query: RandomCase['query']; key: RandomCase['key']; value: RandomCase['value']; fo: RandomCase['fo'] },
+  what: string,
+): void {
+  const { embedDim, numHeads, seqLen, projK, paramSharing, ...rest } = c.cfg;
+  const m = linformer
+    ? new LinearMultiheadAttention(embedDim, numHeads, { ...rest, seqLen, projK, paramSharing })
+    : new MultiheadAttention(embedDim, numHeads, rest);
+  try {
+    m.loadStateDict(c.sd);
+    const got = m.forward(inputs.query, inputs.key, inputs.value, inputs.fo);
+    const ref = (linformer ? referenceLinformer : referenceMHA)(c.cfg, c.sd, inputs.query, inputs.key, inputs.value, inputs.fo);
+    assertCloseRef(`${what} output`, got.output, ref.output);
+    if (ref.weights === null) assert.equal(got.weights, null, `${what}: weights`);
+    else assertCloseRef(`${what} weights`, got.weights, ref.weights);
+  } finally {
+    m.dispose();
+  }
+}
+
 function randomCase(rng: Rng, linformer: boolean): RandomCase {
   const H = rng.int(1, 4);
   const d = rng.int(1, 6);
@@ -638,20 +664,7 @@ describe('property test: random shapes and options against the float64 reference
       try {
         for (let i = 0; i < 80; i++) {
           const c = randomCase(rng, linformer);
-          const { embedDim, numHeads, seqLen, projK, paramSharing, ...rest } = c.cfg;
-          const m = linformer
-            ? new LinearMultiheadAttention(embedDim, numHeads, { ...rest, seqLen, projK, paramSharing })
-            : new MultiheadAttention(embedDim, numHeads, rest);
-          try {
-            m.loadStateDict(c.sd);
-            const got = m.forward(c.query, c.key, c.value, c.fo);
-            const ref = (linformer ? referenceLinformer : referenceMHA)(c.cfg, c.sd, c.query, c.key, c.value, c.fo);
-            assertCloseRef(`case ${i} ${c.label} output`, got.output, ref.output);
-            if (ref.weights === null) assert.equal(got.weights, null, `case ${i} ${c.label}: weights`);
-            else assertCloseRef(`case ${i} ${c.label} weights`, got.weights, ref.weights);
-          } finally {
-            m.dispose();
-          }
+          checkAgainstReference(c, linformer, c, `case ${i} ${c.label}`);
         }
       } finally {
         env.sequenceProjection = saved;
@@ -682,20 +695,7 @@ describe('property test: random shapes and options against the float64 reference
             const ndims = [...am.slice(0, -2), L, am[am.length - 1]];
             fo.attnMask = fo.attnMask.data instanceof Uint8Array ? boolMask(rng, ndims, 0.25) : floatMask(rng, ndims, 0.2);
           }
-          const { embedDim, numHeads, seqLen, projK, paramSharing, ...rest } = c.cfg;
-          const m = linformer
-            ? new LinearMultiheadAttention(embedDim, numHeads, { ...rest, seqLen, projK, paramSharing })
-            : new MultiheadAttention(embedDim, numHeads, rest);
-          try {
-            m.loadStateDict(c.sd);
-            const got = m.forward(query, key, value, fo);
-            const ref = (linformer ? referenceLinformer : referenceMHA)(c.cfg, c.sd, query, key, value, fo);
-            assertCloseRef(`case ${i} L ${L} ${c.label} output`, got.output, ref.output);
-            if (ref.weights === null) assert.equal(got.weights, null);
-            else assertCloseRef(`case ${i} L ${L} ${c.label} weights`, got.weights, ref.weights);
-          } finally {
-            m.dispose();
-          }
+          checkAgainstReference(c, linformer, { query, key, value, fo }, `case ${i} L ${L} ${c.label}`);
         }
       }
     } finally {

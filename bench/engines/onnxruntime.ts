@@ -9,18 +9,13 @@
 // process fixes it, later values are ignored (run 1- and 2-thread figures in
 // separate processes).
 import * as ort from 'onnxruntime-web';
-import { buildAttentionOnnx, buildMatmulOnnx, type StateDict } from '../graphs/attention-onnx.js';
+import { buildAttentionOnnx, buildMatmulOnnx } from '../graphs/attention-onnx.js';
+import type { JsAttentionOptions } from './reference.js';
 
-export interface OrtAttentionOptions {
-  kind: 'standard' | 'linformer';
-  embedDim: number;
-  numHeads: number;
-  seqLen?: number;
-  projK?: number;
-  L: number;
-  stateDict: StateDict;
+/** The reference's options, plus ORT's thread count. */
+export interface OrtAttentionOptions extends JsAttentionOptions {
   threads: 1 | 2;
-  /** see AttentionGraphOptions.linformerOrder; default 'spec'. */
+  /** See AttentionGraphOptions.linformerOrder; default 'spec'. */
   linformerOrder?: 'spec' | 'project-first';
   inputRank?: 2 | 3;
 }
