@@ -260,6 +260,12 @@ async function main(): Promise<void> {
       plan.push({ title: `ceiling · ${group}${when}`, job, execArgv: argvOf(group) });
     }
   };
+  /** --quick leaves out the slowest configs unless --only names them; the report lists what it left out. */
+  const skippedByQuick = (s: (typeof shapes.attention)[number], kind: 'linformer' | 'standard'): boolean => {
+    if (!opts.quick || !quickSkips(s, kind) || opts.only?.includes(s.name)) return false;
+    data.skipped.push(`${s.name} ${kind} (--quick)`);
+    return true;
+  };
   const measuresThroughput = !opts.table3 && !opts.profile;
   if (measuresThroughput) planCeiling('');
 
@@ -267,10 +273,7 @@ async function main(): Promise<void> {
     for (const s of shapes.attention) {
       if (!selected(s.name, 'attention')) continue;
       for (const kind of ['linformer', 'standard'] as const) {
-        if (opts.quick && quickSkips(s, kind) && !opts.only?.includes(s.name)) {
-          data.skipped.push(`${s.name} ${kind} (--quick)`);
-          continue;
-        }
+        if (skippedByQuick(s, kind)) continue;
         for (const group of ['simd', 'relaxed'] as const) {
           if (group === 'relaxed' && !relaxedArgv) continue;
           const job: Job = { type: 'profile', group, shape: s, kind, runs: opts.quick ? 3 : 7, withOrt: group === 'simd' };
@@ -298,10 +301,7 @@ async function main(): Promise<void> {
     for (const s of shapes.attention) {
       if (!selected(s.name, 'attention')) continue;
       for (const kind of ['linformer', 'standard'] as const) {
-        if (opts.quick && quickSkips(s, kind) && !opts.only?.includes(s.name)) {
-          data.skipped.push(`${s.name} ${kind} (--quick)`);
-          continue;
-        }
+        if (skippedByQuick(s, kind)) continue;
         for (const group of groups) {
           plan.push({ title: `${s.name} · ${kind} · ${group}`, job: { type: 'attention', group, shape: s, kind, timing: policy, outDir }, execArgv: argvOf(group) });
         }
