@@ -60,6 +60,32 @@ describe('ops.prepack', () => {
 });
 
 describe('ops.matmul', () => {
+  it('out: the product is written into it and returned, for fresh and prepacked B, also when out is a or b', () => {
+    const rng = new Rng(23);
+    for (const [M, K, N] of [[1, 1, 1], [5, 9, 9], [13, 33, 17], [64, 40, 64]] as const) {
+      const a = randn(rng, [M, K]);
+      const b = randn(rng, [K, N]);
+      const want = matmul64(a, b, false);
+      const out = randn(rng, [M, N]);
+      const got = ops.matmul(a, b, { out });
+      assert.equal(got.data, out.data, `${M}x${K}x${N}: returns out.data`);
+      assert.deepEqual(got.dims, [M, N]);
+      assertCloseRef(`out ${M}x${K}x${N}`, got, want);
+      const packed = ops.prepack(b);
+      out.data.fill(NaN);
+      assertCloseRef(`out, prepacked ${M}x${K}x${N}`, ops.matmul(a, packed, { out }), want);
+      packed.dispose();
+    }
+    // In place: a square A times B into A itself, and A times B into B.
+    const a = randn(rng, [9, 9]);
+    const b = randn(rng, [9, 9]);
+    const intoA = matmul64(a, b, false);
+    const a2 = copyTensor(a);
+    assertCloseRef('out = a', ops.matmul(a2, b, { out: a2 }), intoA);
+    const b2 = copyTensor(b);
+    assertCloseRef('out = b', ops.matmul(a, b2, { out: b2 }), intoA);
+  });
+
   it('edge shapes: M around the 4-row tile, N around the 8-column panel, K from 1 to past 64', () => {
     const rng = new Rng(1);
     for (const M of [1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 130])

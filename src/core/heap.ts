@@ -176,6 +176,11 @@ export class Heap {
     return new Float32Array(this.memory.buffer.slice(ptr, ptr + length * 4) as ArrayBuffer);
   }
 
+  /** Copies `dst.length` floats at byte offset `ptr` into `dst`. */
+  readInto(ptr: number, dst: Float32Array): void {
+    dst.set(this.f32.subarray(ptr >>> 2, (ptr >>> 2) + dst.length));
+  }
+
   private track(ptr: number, size: number): number {
     this.sizes.set(ptr, size);
     this.allocated += size;

@@ -4,7 +4,7 @@ import type { Heap } from '../core/heap.js';
 import { getHeap } from '../core/loader.js';
 import { packedSize } from '../core/kernels.js';
 import { ScratchLayout } from '../core/scratch.js';
-import { checkTensor, makeTensor, type OutputTensor, type Tensor } from '../core/tensor.js';
+import { checkTensor, expectShape, makeTensor, type OutputTensor, type Tensor } from '../core/tensor.js';
 
 // ops.matmul ↔ assembly/gemm/gemm_f32_4x8_simd.ts, B packed by
 // assembly/packw/pack_b_f32_x8.ts: into scratch on every call, or once by
@@ -13,6 +13,16 @@ import { checkTensor, makeTensor, type OutputTensor, type Tensor } from '../core
 export interface MatmulOptions {
   /** Take b as (N, K) and multiply by its transpose. @defaultValue false */
   transposeB?: boolean;
+}
+
+export interface MatmulOutOptions extends MatmulOptions {
+  /**
+   * A (M, N) tensor to write the product into, as torch.matmul's `out=`:
+   * no new array is allocated, which saves a fresh array's page faults on
+   * every call. It may share memory with `a` or `b` (they are copied in
+   * first). The returned tensor's data is `out.data`.
+   */
+  out?: Tensor;
 }
 
 /**
@@ -78,7 +88,7 @@ export function prepack(b: Tensor, options: MatmulOptions = {}): PackedMatrix {
  * (M, K)·(K, N) → (M, N); with `transposeB`, (M, K)·(N, K)ᵀ. `b` may be a
  * PackedMatrix from ops.prepack, which skips packing it again.
  */
-export function matmul(a: Tensor, b: Tensor | PackedMatrix, options: MatmulOptions = {}): OutputTensor {
+export function matmul(a: Tensor, b: Tensor | PackedMatrix, options: MatmulOutOptions = {}): OutputTensor {
   const heap = getHeap();
   const da = checkTensor('a', a);
   const transposeB = options.transposeB ?? false;
@@ -92,6 +102,8 @@ export function matmul(a: Tensor, b: Tensor | PackedMatrix, options: MatmulOptio
       `b: expected shape ${transposeB && !prepacked ? `(N, ${k})` : `(${k}, N)`} to match a ${shapeStr(da)}, got ${got}`,
     );
   }
+  const out = options.out;
+  if (out !== undefined) expectShape('out', checkTensor('out', out), [m, n]);
   const layout = new ScratchLayout();
   const sa = layout.floats(m * k);
   const sb = prepacked ? null : layout.floats(k * n);
@@ -108,5 +120,7 @@ export function matmul(a: Tensor, b: Tensor | PackedMatrix, options: MatmulOptio
     panels = packed!.ptr;
   }
   kern.gemm_f32_4x8_simd(sc.ptr, n, sa.ptr, k, panels, m, n, k, 0);
-  return makeTensor(heap.read(sc.ptr, m * n), [m, n]);
+  if (out === undefined) return makeTensor(heap.read(sc.ptr, m * n), [m, n]);
+  heap.readInto(sc.ptr, out.data);
+  return makeTensor(out.data, [m, n]);
 }
