@@ -24,7 +24,8 @@ import { attentionRows, pickRows, sampleRows } from './lib/spot-check.js';
 import { errorText, measureEngines, median, randn, rotatingInputs, type TimedEngine } from './lib/timing.js';
 import {
   gemmB,
-  packagePrepackedMatmul,
+  packageMatmulId,
+  packageMatmulLabel,
   jsAttention,
   jsMatmulEngine,
   loadPackage,
@@ -158,8 +159,12 @@ async function gemmJob(job: Extract<Job, { type: 'gemm' }>): Promise<GemmResult>
       if (e) engines.push(e);
     };
     if (lw) {
-      await add('package', packageLabel(lw), () => packageMatmul(lw!, g, b));
-      await add('package-prepacked', `${packageLabel(lw)}, B prepacked`, () => packagePrepackedMatmul(lw!, g, b));
+      for (const prepacked of [false, true]) {
+        for (const out of [false, true]) {
+          const way = { prepacked, out };
+          await add(packageMatmulId(way), packageMatmulLabel(lw, way), () => packageMatmul(lw!, g, b, way));
+        }
+      }
       await add('tfjs', 'TF.js', () => tfjsMatmul(g, b));
       await add(ortId(1), ortLabel(1), () => ortMatmul(g, b, 1));
       if (job.group === 'simd' && g.ref) await add('js', 'plain JS', () => jsMatmulEngine(g, b));

@@ -149,35 +149,36 @@ export function gemmB(g: GemmShape): Float32Array {
   return randn(g.K * g.N, 1000 + g.M + g.K + g.N);
 }
 
-export function packageMatmul(lw: Package, g: GemmShape, b: Float32Array): TimedEngine {
-  const bt = { data: b, dims: [g.K, g.N] };
+/**
+ * ops.matmul in the four ways a caller can hold its operands: B passed on
+ * every call (packed each time) or packed once by ops.prepack, as TF.js and
+ * ORT hold theirs; C a new array each call, or written into one `out` tensor
+ * (torch.matmul's out=), which saves the new array's page faults.
+ */
+export function packageMatmul(lw: Package, g: GemmShape, b: Float32Array, way: { prepacked: boolean; out: boolean }): TimedEngine {
+  const rhs = way.prepacked ? lw.ops.prepack({ data: b, dims: [g.K, g.N] }) : { data: b, dims: [g.K, g.N] };
+  const out = way.out ? { data: new Float32Array(g.M * g.N), dims: [g.M, g.N] } : undefined;
   const dims = [g.M, g.K];
   const sa = { data: randn(64 * 64, 3), dims: [64, 64] };
   const sb = { data: randn(64 * 64, 4), dims: [64, 64] };
   return {
-    id: 'package',
-    label: packageLabel(lw),
-    run: (a) => lw.ops.matmul({ data: a, dims }, bt).data,
+    id: packageMatmulId(way),
+    label: packageMatmulLabel(lw, way),
+    run: (a) => lw.ops.matmul({ data: a, dims }, rhs, { out }).data,
     prewarm: (ms) => repeatFor(ms, () => lw.ops.matmul(sa, sb)),
+    dispose: () => {
+      if (rhs instanceof lw.ops.PackedMatrix) rhs.dispose();
+    },
   };
 }
 
-/** ops.matmul with B packed once by ops.prepack: B held as ORT and TF.js hold theirs. */
-export function packagePrepackedMatmul(lw: Package, g: GemmShape, b: Float32Array): TimedEngine {
-  const packed = lw.ops.prepack({ data: b, dims: [g.K, g.N] });
-  const dims = [g.M, g.K];
-  const sa = { data: randn(64 * 64, 3), dims: [64, 64] };
-  const sb = lw.ops.prepack({ data: randn(64 * 64, 4), dims: [64, 64] });
-  return {
-    id: 'package-prepacked',
-    label: `${packageLabel(lw)}, B prepacked`,
-    run: (a) => lw.ops.matmul({ data: a, dims }, packed).data,
-    prewarm: (ms) => repeatFor(ms, () => lw.ops.matmul(sa, sb)),
-    dispose: () => {
-      packed.dispose();
-      sb.dispose();
-    },
-  };
+export function packageMatmulLabel(lw: Package, way: { prepacked: boolean; out: boolean }): string {
+  return [packageLabel(lw), way.prepacked ? 'B prepacked' : '', way.out ? 'out' : ''].filter(Boolean).join(', ');
+}
+
+/** 'package', 'package-prepacked', 'package-out', 'package-prepacked-out'. */
+export function packageMatmulId(way: { prepacked: boolean; out: boolean }): string {
+  return ['package', way.prepacked ? 'prepacked' : '', way.out ? 'out' : ''].filter(Boolean).join('-');
 }
 
 export async function tfjsMatmul(g: GemmShape, b: Float32Array): Promise<TimedEngine> {
