@@ -567,6 +567,9 @@ def ops_cases():
     sm("3d-2x2x8-neg-inf-row+NaN", x)
     sm("2d-5x8-equal-values", torch.full((5, 8), 3.25))
     sm("3d-1x1x1", torch.randn(1, 1, 1))
+    # 0-d: torch takes a scalar as one row of one value: 1, or NaN if not finite.
+    for name, v in [("0d-2.5", 2.5), ("0d-inf", inf), ("0d-neg-inf", -inf), ("0d-NaN", float("nan"))]:
+        sm(name, torch.tensor(v))
     return cases
 
 
