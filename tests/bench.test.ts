@@ -63,6 +63,9 @@ test('npm run bench runs on a tiny config', { timeout: 180_000 }, () => {
     }
     const gemmEngines: Engine[] = data.gemm.flatMap((g: { shapes: { engines: Engine[] }[] }) => g.shapes.flatMap((s) => s.engines));
     assert.ok(gemmEngines.some((e) => e.id === 'tfjs'));
+    for (const id of ['package', 'package-out', 'package-prepacked', 'package-prepacked-out']) {
+      assert.ok(gemmEngines.some((e) => e.id === id && e.medianMs !== undefined), `SGEMM ${id} measured`);
+    }
     for (const e of gemmEngines) assert.ok(e.check === undefined || e.check.agrees, `SGEMM ${e.id} disagrees`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -149,13 +149,19 @@ export function gemmB(g: GemmShape): Float32Array {
   return randn(g.K * g.N, 1000 + g.M + g.K + g.N);
 }
 
+/** How a caller holds B (packed per call or once) and C (a new array or `out`). */
+export interface MatmulWay {
+  prepacked: boolean;
+  out: boolean;
+}
+
 /**
  * ops.matmul in the four ways a caller can hold its operands: B passed on
  * every call (packed each time) or packed once by ops.prepack, as TF.js and
  * ORT hold theirs; C a new array each call, or written into one `out` tensor
  * (torch.matmul's out=), which saves the new array's page faults.
  */
-export function packageMatmul(lw: Package, g: GemmShape, b: Float32Array, way: { prepacked: boolean; out: boolean }): TimedEngine {
+export function packageMatmul(lw: Package, g: GemmShape, b: Float32Array, way: MatmulWay): TimedEngine {
   const rhs = way.prepacked ? lw.ops.prepack({ data: b, dims: [g.K, g.N] }) : { data: b, dims: [g.K, g.N] };
   const out = way.out ? { data: new Float32Array(g.M * g.N), dims: [g.M, g.N] } : undefined;
   const dims = [g.M, g.K];
@@ -172,12 +178,12 @@ export function packageMatmul(lw: Package, g: GemmShape, b: Float32Array, way: {
   };
 }
 
-export function packageMatmulLabel(lw: Package, way: { prepacked: boolean; out: boolean }): string {
+export function packageMatmulLabel(lw: Package, way: MatmulWay): string {
   return [packageLabel(lw), way.prepacked ? 'B prepacked' : '', way.out ? 'out' : ''].filter(Boolean).join(', ');
 }
 
 /** 'package', 'package-prepacked', 'package-out', 'package-prepacked-out'. */
-export function packageMatmulId(way: { prepacked: boolean; out: boolean }): string {
+export function packageMatmulId(way: MatmulWay): string {
   return ['package', way.prepacked ? 'prepacked' : '', way.out ? 'out' : ''].filter(Boolean).join('-');
 }
 

@@ -86,7 +86,8 @@ export function prepack(b: Tensor, options: MatmulOptions = {}): PackedMatrix {
 
 /**
  * (M, K)·(K, N) → (M, N); with `transposeB`, (M, K)·(N, K)ᵀ. `b` may be a
- * PackedMatrix from ops.prepack, which skips packing it again.
+ * PackedMatrix from ops.prepack, which skips packing it again. With `out`,
+ * the product is written into it rather than into a new array.
  */
 export function matmul(a: Tensor, b: Tensor | PackedMatrix, options: MatmulOutOptions = {}): OutputTensor {
   const heap = getHeap();
