@@ -454,7 +454,8 @@ function otherWeights(name: string, module = 0): Record<string, F32Tensor> {
 }
 
 describe('bad state dicts (nothing is loaded unless all of it is good)', () => {
-  const mhaCases: [string, (sd: Record<string, F32Tensor>) => void, typeof TypeError | typeof RangeError, Needle[]][] = [
+  type DictCase = [string, (sd: Record<string, F32Tensor>) => void, typeof TypeError | typeof RangeError, Needle[]];
+  const mhaCases: DictCase[] = [
     ['missing out_proj.bias', (sd) => delete sd['out_proj.bias'], RangeError, ['out_proj.bias', [16]]],
     ['missing in_proj_weight', (sd) => delete sd.in_proj_weight, RangeError, ['in_proj_weight', [48, 16]]],
     ['extra bias_k on a module without addBiasKV', (sd) => (sd.bias_k = { data: new Float32Array(16), dims: [1, 1, 16] }), RangeError, ['bias_k', [1, 1, 16]]],
@@ -468,17 +469,7 @@ describe('bad state dicts (nothing is loaded unless all of it is good)', () => {
     ['+Infinity in in_proj_weight', (sd) => (sd.in_proj_weight.data[100] = Infinity), RangeError, ['in_proj_weight', 'Infinity']],
     ['-Infinity in out_proj.weight', (sd) => (sd['out_proj.weight'].data[0] = -Infinity), RangeError, ['out_proj.weight', '-Infinity']],
   ];
-  for (const [what, edit, cls, needles] of mhaCases) {
-    it(`mha: ${what}`, () => {
-      withModule(MHA, (m) => {
-        const dict = what.includes('every other key changed') ? otherWeights(MHA) : editedDict(MHA, () => {});
-        edit(dict);
-        badThenGood(m, MHA, () => m.loadStateDict(dict), cls, needles, what);
-      });
-    });
-  }
-
-  const linCases: [string, (sd: Record<string, F32Tensor>) => void, typeof TypeError | typeof RangeError, Needle[]][] = [
+  const linCases: DictCase[] = [
     ['missing e_proj_weight', (sd) => delete sd.e_proj_weight, RangeError, ['e_proj_weight', [6, 12]]],
     ['missing f_proj_weight', (sd) => delete sd.f_proj_weight, RangeError, ['f_proj_weight', [6, 12]]],
     ['missing bias_f', (sd) => delete sd.bias_f, RangeError, ['bias_f', [1, 1, 6]]],
@@ -490,14 +481,16 @@ describe('bad state dicts (nothing is loaded unless all of it is good)', () => {
     ['-Infinity in e_proj_weight, every other key changed', (sd) => (sd.e_proj_weight.data[7] = -Infinity), RangeError, ['e_proj_weight', '-Infinity']],
     ['NaN in f_proj_weight', (sd) => (sd.f_proj_weight.data[0] = NaN), RangeError, ['f_proj_weight', 'NaN']],
   ];
-  for (const [what, edit, cls, needles] of linCases) {
-    it(`linformer: ${what}`, () => {
-      withModule(LIN, (m) => {
-        const dict = what.includes('every other key changed') ? otherWeights(LIN) : editedDict(LIN, () => {});
-        edit(dict);
-        badThenGood(m, LIN, () => m.loadStateDict(dict), cls, needles, what);
+  for (const [kind, golden, cases] of [['mha', MHA, mhaCases], ['linformer', LIN, linCases]] as const) {
+    for (const [what, edit, cls, needles] of cases) {
+      it(`${kind}: ${what}`, () => {
+        withModule(golden, (m) => {
+          const dict = what.includes('every other key changed') ? otherWeights(golden) : editedDict(golden, () => {});
+          edit(dict);
+          badThenGood(m, golden, () => m.loadStateDict(dict), cls, needles, what);
+        });
       });
-    });
+    }
   }
 
   it('not a dict: null, a number, a string', () => {

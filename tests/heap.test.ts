@@ -174,7 +174,8 @@ describe("layerwise sharing: the shared E lives until its last user is disposed"
   }
 
   /** Modules that reuse freed blocks and write other values into them. */
-  function clobber(): Attention[] {
+  /** Runs `check` while four other modules hold (and have written) the memory freed before it. */
+  function whileClobbered(check: () => void): void {
     const rng = new Rng(5);
     const mods: Attention[] = [];
     for (let i = 0; i < 4; i++) {
@@ -184,7 +185,11 @@ describe("layerwise sharing: the shared E lives until its last user is disposed"
       m.forward(x, x, x);
       mods.push(m);
     }
-    return mods;
+    try {
+      check();
+    } finally {
+      for (const m of mods) m.dispose();
+    }
   }
 
   it('owner disposed first: E (k·seqLen floats) stays allocated, the sharer still matches its golden; all back after the sharer goes', () => {
@@ -196,12 +201,7 @@ describe("layerwise sharing: the shared E lives until its last user is disposed"
     const held = memoryUsage().allocatedBytes - base;
     assert.ok(held >= sharerBytes + eBytes, `after the owner's dispose ${held} bytes held, the sharer needs ${sharerBytes} + E ${eBytes}`);
     assert.ok(held < sharerBytes + ownerBytes, 'the owner freed nothing');
-    const others = clobber();
-    try {
-      checkGolden(sharer, name, 1);
-    } finally {
-      for (const m of others) m.dispose();
-    }
+    whileClobbered(() => checkGolden(sharer, name, 1));
     sharer.dispose();
     assert.equal(memoryUsage().allocatedBytes, base);
   });
@@ -209,12 +209,7 @@ describe("layerwise sharing: the shared E lives until its last user is disposed"
   it('sharer disposed first: the owner still matches its golden; all back after the owner goes', () => {
     const { owner, sharer, base } = build();
     sharer.dispose();
-    const others = clobber();
-    try {
-      checkGolden(owner, name, 0);
-    } finally {
-      for (const m of others) m.dispose();
-    }
+    whileClobbered(() => checkGolden(owner, name, 0));
     owner.dispose();
     assert.equal(memoryUsage().allocatedBytes, base);
   });
@@ -227,12 +222,7 @@ describe("layerwise sharing: the shared E lives until its last user is disposed"
     checkGolden(s1, c.name, 1);
     checkGolden(s2, c.name, 2);
     s1.dispose();
-    const others = clobber();
-    try {
-      checkGolden(s2, c.name, 2);
-    } finally {
-      for (const m of others) m.dispose();
-    }
+    whileClobbered(() => checkGolden(s2, c.name, 2));
     s2.dispose();
     assert.equal(memoryUsage().allocatedBytes, base);
   });
@@ -250,17 +240,14 @@ describe("layerwise sharing: the shared E lives until its last user is disposed"
     c.loadStateDict(sdC);
     a.dispose();
     b.dispose();
-    const others = clobber();
-    try {
+    whileClobbered(() => {
       const q = randn(rng, [3, 2, 8]);
       const kv = randn(rng, [7, 2, 8]);
       const kpm = boolMask(rng, [2, 7], 0.3);
       const got = c.forward(q, kv, kv, { keyPaddingMask: kpm });
       const ref = referenceLinformer(cfg, sdC, q, kv, kv, { keyPaddingMask: kpm }, sdA.e_proj_weight);
       assertCloseRef('output', got.output, ref.output);
-    } finally {
-      for (const m of others) m.dispose();
-    }
+    });
     c.dispose();
     assert.equal(memoryUsage().allocatedBytes, base);
   });

@@ -260,23 +260,28 @@ function attend(
   return { output, weights };
 }
 
+/**
+ * x (N, S, E) copied into N blocks of `rows` rows, with bias_k's or bias_v's
+ * row after the S rows when the module has addBiasKV; other rows stay zero.
+ */
+function withBiasRow(c: RefConfig, p: Params, x: Float64Array, bias: 'bias_k' | 'bias_v', N: number, S: number, E: number, rows: number): Float64Array {
+  const out = new Float64Array(N * rows * E);
+  for (let n = 0; n < N; n++) {
+    out.set(x.subarray(n * S * E, (n + 1) * S * E), n * rows * E);
+    if (c.addBiasKV) out.set(Float64Array.from(param(p, bias)!.data as ArrayLike<number>), (n * rows + S) * E);
+  }
+  return out;
+}
+
 /** torch.nn.MultiheadAttention (eval) in float64, SPEC 4.1. */
 export function referenceMHA(c: RefConfig, p: Params, query: AnyTensor, key: AnyTensor, value: AnyTensor, fo: RefForward = {}): RefResult {
   const pr = inProjection(c, p, query, key, value);
   const { N, S, E } = pr;
   const S1 = S + (c.addBiasKV ? 1 : 0);
   const P = S1 + (c.addZeroAttn ? 1 : 0);
-  const keys = new Float64Array(N * P * E);
-  const values = new Float64Array(N * P * E);
-  for (let n = 0; n < N; n++) {
-    keys.set(pr.k.subarray(n * S * E, (n + 1) * S * E), n * P * E);
-    values.set(pr.v.subarray(n * S * E, (n + 1) * S * E), n * P * E);
-    if (c.addBiasKV) {
-      keys.set(Float64Array.from(param(p, 'bias_k')!.data as ArrayLike<number>), (n * P + S) * E);
-      values.set(Float64Array.from(param(p, 'bias_v')!.data as ArrayLike<number>), (n * P + S) * E);
-    }
-    // the zero-attention row stays zero
-  }
+  // the zero-attention row (the last of P) stays zero
+  const keys = withBiasRow(c, p, pr.k, 'bias_k', N, S, E, P);
+  const values = withBiasRow(c, p, pr.v, 'bias_v', N, S, E, P);
   const kpm = fo.keyPaddingMask;
   const kpmAdd = kpm ? (n: number, j: number) => (j < S ? maskValue(kpm, n * S + j) : 0) : null;
   return attend(c, p, pr, keys, values, P, fo.attnMask, kpmAdd, fo);
@@ -316,16 +321,8 @@ export function referenceLinformer(
   // 2. bias_k / bias_v as one more source row
   const S1 = S + (c.addBiasKV ? 1 : 0);
   assert.ok(S1 <= seqLen, `reference: S=${S1} > seqLen=${seqLen}`);
-  const k1 = new Float64Array(N * S1 * E);
-  const v1 = new Float64Array(N * S1 * E);
-  for (let n = 0; n < N; n++) {
-    k1.set(pr.k.subarray(n * S * E, (n + 1) * S * E), n * S1 * E);
-    v1.set(pr.v.subarray(n * S * E, (n + 1) * S * E), n * S1 * E);
-    if (c.addBiasKV) {
-      k1.set(Float64Array.from(param(p, 'bias_k')!.data as ArrayLike<number>), (n * S1 + S) * E);
-      v1.set(Float64Array.from(param(p, 'bias_v')!.data as ArrayLike<number>), (n * S1 + S) * E);
-    }
-  }
+  const k1 = withBiasRow(c, p, pr.k, 'bias_k', N, S, E, S1);
+  const v1 = withBiasRow(c, p, pr.v, 'bias_v', N, S, E, S1);
   // 4. projection along the sequence with the first S1 columns; 5. zero row
   const P = kk + (c.addZeroAttn ? 1 : 0);
   const be = param(p, 'bias_e')!;
