@@ -1,33 +1,103 @@
-// The test suite, step by step: as-pect kernel tests on both wasm builds,
-// then the TypeScript tests (PyTorch parity, errors, heap, loader, the packed
-// package, Chromium, workerd, the benchmark smoke test), then the parity
-// tests again on the relaxed-SIMD build, which Node 20 runs only behind a
-// flag. `node scripts/test.mjs kernels node` runs the named steps only.
-// Expects `node scripts/build.mjs` to have run. It calls no `npm`.
+// The test suite, step by step. Expects `node scripts/build.mjs` to have run;
+// calls no `npm` for its own steps.
+//
+// On the Node.js that runs it, every step: the as-pect kernel specs on both
+// wasm builds, the TypeScript tests (PyTorch parity, errors, heap, loader,
+// modules, ops) on both builds, then the runtime tests (the packed package,
+// bundlers and Chromium, workerd, Bun and Deno, the benchmark smoke test).
+// Then, on each other supported Node.js line (pinned binaries from the npm
+// registry, see scripts/runtimes.mjs), the kernel specs and the fast tests
+// on both builds. The runtime tests run once: they test the package in
+// other runtimes, not Node's.
+//
+//   node scripts/test.mjs                  everything, as above
+//   node scripts/test.mjs --lines=current  this Node only
+//   node scripts/test.mjs --lines=22,26    this Node, then those lines
+//   node scripts/test.mjs fast goldens     named steps only (this Node)
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { install, NODE_LINES, PINNED } from './runtimes.mjs';
 
 const bin = (spec) => createRequire(import.meta.url).resolve(spec);
-const RELAXED = '--experimental-wasm-relaxed-simd';
+const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
 // as-pect's own launcher starts a second node without our flags: run its test
-// entry directly (the file its bin script spawns), under this node.
+// entry directly (the file its bin script spawns), under the node in use.
 const aspect = 'node_modules/@as-pect/cli/lib/test.js';
 
-const steps = {
-  kernels: [aspect, '--config', 'as-pect.config.js', '--as-config', 'as-pect.asconfig.json'],
-  'kernels-relaxed': [RELAXED, aspect, '--config', 'as-pect.relaxed.config.js', '--as-config', 'as-pect.relaxed.asconfig.json'],
-  'tests-build': [bin('typescript/bin/tsc'), '-p', 'tests/tsconfig.json'],
-  node: ['--test', 'build/tests/'],
-  'node-relaxed': [RELAXED, '--test', 'build/tests/golden.test.js'],
-};
+// The runtime tests: each starts other programs (npm, Chromium, workerd, Bun,
+// Deno, bundlers) and tests the package there.
+const RUNTIME_TESTS = new Set(['package', 'browser', 'bundlers', 'worker', 'bun-deno', 'bench']);
+const testFiles = () =>
+  readdirSync('build/tests')
+    .filter((f) => f.endsWith('.test.js'))
+    .sort()
+    .map((f) => ({ name: f.replace(/\.test\.js$/, ''), path: `build/tests/${f}` }));
+const fastFiles = () => testFiles().filter((f) => !RUNTIME_TESTS.has(f.name)).map((f) => f.path);
+const runtimeFiles = () => testFiles().filter((f) => RUNTIME_TESTS.has(f.name)).map((f) => f.path);
 
-const wanted = process.argv.slice(2);
-for (const name of wanted.length ? wanted : Object.keys(steps)) {
-  if (!steps[name]) throw new Error(`unknown step '${name}'; steps: ${Object.keys(steps).join(', ')}`);
-  console.log(`\n== ${name}: node ${steps[name].join(' ')}`);
-  const { status } = spawnSync(process.execPath, steps[name], { stdio: 'inherit' });
+/** What an engine needs for the relaxed-SIMD build: nothing, a flag, or it cannot run it. */
+function relaxedSupport(node) {
+  // The measured fact: does this engine validate the relaxed build itself.
+  const probe = 'process.exit(WebAssembly.validate(require("fs").readFileSync("dist/linformer-relaxed.wasm")) ? 0 : 1)';
+  if (spawnSync(node, ['-e', probe]).status === 0) return { flags: [] };
+  // Node 20 runs it behind a V8 flag; Node ≥ 22 has it on and rejects the flag.
+  if (spawnSync(node, [RELAXED_FLAG, '-e', probe]).status === 0) return { flags: [RELAXED_FLAG] };
+  return null;
+}
+
+/**
+ * The steps for one engine. `build` picks the wasm build the TypeScript
+ * tests run on (tests/helpers/setup.ts reads LINFORMER_TEST_BUILD).
+ */
+function stepsFor(node, { runtime }) {
+  const relaxed = relaxedSupport(node);
+  const kernels = (config, flags = []) => ({ args: [...flags, aspect, '--config', `${config}.js`, '--as-config', `${config.replace('config', 'asconfig')}.json`] });
+  const fast = (build, flags = []) => ({ args: [...flags, '--test', ...fastFiles()], env: { LINFORMER_TEST_BUILD: build } });
+  const steps = { kernels: kernels('as-pect.config') };
+  if (relaxed) steps['kernels-relaxed'] = kernels('as-pect.relaxed.config', relaxed.flags);
+  steps.fast = fast('simd');
+  if (relaxed) steps['fast-relaxed'] = fast('relaxed-simd', relaxed.flags);
+  if (runtime) steps.runtimes = { args: ['--test', '--test-concurrency=1', ...runtimeFiles()] };
+  return steps;
+}
+
+function run(label, node, step) {
+  console.log(`\n== ${label}: ${node} ${step.args.join(' ')}`);
+  const started = Date.now();
+  const { status } = spawnSync(node, step.args, { stdio: 'inherit', env: { ...process.env, ...step.env } });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (status !== 0) {
-    console.error(`== ${name} failed (exit ${status})`);
+    console.error(`== ${label} failed (exit ${status}) after ${seconds} s`);
     process.exit(status ?? 1);
   }
+  console.log(`== ${label} passed in ${seconds} s`);
+  return Number(seconds);
+}
+
+const args = process.argv.slice(2);
+const linesArg = args.find((a) => a.startsWith('--lines='))?.slice('--lines='.length) ?? 'all';
+const named = args.filter((a) => !a.startsWith('--'));
+
+// The tests need tsc's output first.
+run('tests-build', process.execPath, { args: [bin('typescript/bin/tsc'), '-p', 'tests/tsconfig.json'] });
+
+const current = Number(process.versions.node.split('.')[0]);
+const here = stepsFor(process.execPath, { runtime: true });
+for (const name of named.length ? named : Object.keys(here)) {
+  if (!here[name]) throw new Error(`unknown step '${name}'; steps: ${Object.keys(here).join(', ')}`);
+  run(`node ${current} ${name}`, process.execPath, here[name]);
+}
+if (named.length) process.exit(0);
+
+const others =
+  linesArg === 'current'
+    ? []
+    : NODE_LINES.filter((line) => (linesArg === 'all' ? true : linesArg.split(',').includes(line.slice(4)))).filter(
+        (line) => PINNED[line].version.split('.')[0] !== String(current),
+      );
+for (const line of others) {
+  const node = install(line);
+  const steps = stepsFor(node, { runtime: false });
+  for (const [name, step] of Object.entries(steps)) run(`node ${PINNED[line].version} ${name}`, node, step);
 }

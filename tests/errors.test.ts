@@ -4,13 +4,14 @@
 // match its PyTorch golden case.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { env, init, LinearMultiheadAttention, memoryUsage, MultiheadAttention, ops } from 'linformer-wasm';
+import { env, LinearMultiheadAttention, memoryUsage, MultiheadAttention, ops } from 'linformer-wasm';
+import { initForTests } from './helpers/setup.js';
 import { assertClose, f32, loadGolden, type RawTensor } from './helpers/golden.js';
 import { buildModules, buildOne, callInputs, checkGolden, goldenCase, stateDictOf, type Attention } from './helpers/cases.js';
 import { assertCloseRef, referenceLinformer, referenceMHA, type RefConfig } from './helpers/reference.js';
 import { boolMask, randn, randomStateDict, Rng, type F32Tensor } from './helpers/rng.js';
 
-before(() => init());
+before(() => initForTests());
 
 // ------------------------------------------------------------------ helpers
 

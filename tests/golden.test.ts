@@ -1,10 +1,11 @@
 // Parity with PyTorch: every golden case, through the public API only.
 import { after, before, describe, it } from 'node:test';
-import { env, init, ops } from 'linformer-wasm';
+import { env, ops } from 'linformer-wasm';
+import { initForTests } from './helpers/setup.js';
 import { buildModules, checkGoldenCall } from './helpers/cases.js';
 import { assertClose, f32, loadGolden, type GoldenCase, type RawTensor } from './helpers/golden.js';
 
-before(() => init());
+before(() => initForTests());
 
 function goldenSuite(file: string): void {
   for (const c of loadGolden<GoldenCase>(file).cases) {

@@ -4,7 +4,8 @@
 // Symbol.dispose with `using`.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { init, LinearMultiheadAttention, memoryUsage, MultiheadAttention, ops } from 'linformer-wasm';
+import { LinearMultiheadAttention, memoryUsage, MultiheadAttention, ops } from 'linformer-wasm';
+import { initForTests } from './helpers/setup.js';
 import { buildModules, buildOne, callInputs, checkGolden, goldenCase, stateDictOf, type Attention } from './helpers/cases.js';
 import { assertCloseRef, referenceLinformer, referenceMHA, type RefConfig } from './helpers/reference.js';
 import { boolMask, randn, randomStateDict, Rng } from './helpers/rng.js';
@@ -15,7 +16,7 @@ const MHA_MASKS = 'mha/addBiasKV+addZeroAttn+keyPaddingMask-float+attnMask-float
 const LIN_MASKS = 'linformer/addBiasKV+addZeroAttn+keyPaddingMask-bool+attnMask-float-2d';
 
 before(async () => {
-  await init();
+  await initForTests();
   // Make the scratch region larger than anything below needs, so that
   // allocatedBytes moves only with the modules' own buffers.
   const a = { data: new Float32Array(256 * 256), dims: [256, 256] };

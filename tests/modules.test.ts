@@ -3,13 +3,14 @@
 // property test against the float64 reference of tests/helpers/reference.ts.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { env, init, LinearMultiheadAttention, manualSeed, MultiheadAttention } from 'linformer-wasm';
+import { env, LinearMultiheadAttention, manualSeed, MultiheadAttention } from 'linformer-wasm';
+import { initForTests } from './helpers/setup.js';
 import { decode, f32 } from './helpers/golden.js';
 import { goldenCases, type GoldenCase } from './helpers/cases.js';
 import { assertCloseRef, referenceLinformer, referenceMHA, type RefConfig, type RefForward } from './helpers/reference.js';
 import { boolMask, copyTensor, floatMask, randn, randomStateDict, Rng, type F32Tensor, type U8Tensor } from './helpers/rng.js';
 
-before(() => init());
+before(() => initForTests());
 
 type Attention = MultiheadAttention | LinearMultiheadAttention;
 type Sharing = 'none' | 'layerwise' | 'kv' | 'per-head';

@@ -4,11 +4,12 @@
 // break softmax. Inputs are never modified; outputs are new arrays.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { init, ops } from 'linformer-wasm';
+import { ops } from 'linformer-wasm';
+import { initForTests } from './helpers/setup.js';
 import { assertCloseRef, linear64, matmul64, softmax64 } from './helpers/reference.js';
 import { copyTensor, randn, Rng, type F32Tensor } from './helpers/rng.js';
 
-before(() => init());
+before(() => initForTests());
 
 function unchanged(what: string, t: F32Tensor, copy: F32Tensor): void {
   assert.deepEqual(t.dims, copy.dims, `${what}.dims changed`);
