@@ -43,11 +43,13 @@ async function bundles() {
   writeFileSync('dist/index.d.ts', `${TYPES_PREAMBLE}export * from './types/index.js';\n`);
   for (const f of WASM_FILES) copyFileSync(`build/${f}`, `dist/${f}`);
 
-  const common = { bundle: true, target: 'es2022', logLevel: 'warning' };
+  // Class names are kept in every bundle: error messages and users (torch's
+  // type(module).__name__) name the module, and esbuild would otherwise
+  // rename a class whose name another file also uses.
+  const common = { bundle: true, target: 'es2022', logLevel: 'warning', keepNames: true };
   // Browser bundles are served as they are, so they are minified, with a
-  // source map; class names are kept because error messages name the module.
-  // The Node bundles stay readable and need no map.
-  const browser = { ...common, format: 'esm', platform: 'neutral', minify: true, keepNames: true, sourcemap: true };
+  // source map. The Node bundles stay readable and need no map.
+  const browser = { ...common, format: 'esm', platform: 'neutral', minify: true, sourcemap: true };
 
   await Promise.all([
     build({ ...common, entryPoints: ['src/index.node.ts'], outfile: 'dist/index.node.js', format: 'esm', platform: 'node' }),

@@ -4,26 +4,15 @@
 // examples, and what each entry may and may not contain.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { Script } from 'node:vm';
 import { assertClose } from './helpers/golden.js';
 import { goldenCase, type GoldenCase } from './helpers/golden-cases.js';
-import { docExample, repoRoot } from './helpers/docs.js';
+import { docExample } from './helpers/docs.js';
+import { packedProject, type PackedFile, type PackedProject } from './helpers/packed.js';
 
-const run = promisify(execFile);
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-// Under `npm test`, PATH starts with node_modules/.bin, where a dependency of
-// as-pect installs an npm 6 of its own: leave those out to get the user's npm.
-const userPath = (process.env.PATH ?? '')
-  .split(delimiter)
-  .filter((dir) => !/node_modules[\\/]\.bin$/.test(dir))
-  .join(delimiter);
-const npmEnv = { ...process.env, PATH: userPath };
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
 // One case of each module, without NaN (the result travels as JSON).
@@ -32,21 +21,13 @@ const CASES: GoldenCase[] = [
   goldenCase('linformer.json', 'linformer/addBiasKV+addZeroAttn+keyPaddingMask-bool+attnMask-float-2d'),
 ];
 
-let tempDir: string;
+let consumer: PackedProject;
 let project: string;
 let installed: string;
-let packed: { filename: string; size: number; unpackedSize: number; files: { path: string }[] };
+let packed: PackedFile;
 
 /** Runs a command in the consumer project; rejects with its output on a non-zero exit. */
-async function inProject(file: string, args: string[]): Promise<string> {
-  try {
-    const { stdout } = await run(file, args, { cwd: project, encoding: 'utf8' });
-    return stdout;
-  } catch (e) {
-    const { stdout, stderr } = e as { stdout?: string; stderr?: string };
-    throw new Error(`${file} ${args.join(' ')} failed:\n${stdout ?? ''}${stderr ?? ''}`);
-  }
-}
+const inProject = (file: string, args: string[]): Promise<string> => consumer.run(file, args);
 
 // The same golden runner for the ES module and the CommonJS consumer: it
 // decodes a case, runs it through the installed package and prints the
@@ -113,32 +94,14 @@ function checkGolden(report: ConsumerReport): void {
 
 before(
   async () => {
-    tempDir = mkdtempSync(join(tmpdir(), 'linformer-package-'));
-    const { stdout } = await run(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', tempDir], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      env: npmEnv,
-    });
-    [packed] = JSON.parse(stdout);
-    project = join(tempDir, 'consumer');
-    mkdirSync(project);
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-    // The tarball has no dependencies, so nothing needs the registry; a cache
-    // of its own keeps the user's npm cache out of it.
-    await run(
-      npm,
-      ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--cache', join(tempDir, 'npm-cache'), join(tempDir, packed.filename)],
-      { cwd: project, encoding: 'utf8', env: npmEnv },
-    );
-    installed = join(project, 'node_modules', 'linformer-wasm');
+    consumer = await packedProject('package');
+    ({ project, installed, packed } = consumer);
     writeFileSync(join(project, 'cases.json'), JSON.stringify(CASES));
   },
   { timeout: 45_000 },
 );
 
-after(() => {
-  if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-});
+after(() => consumer?.remove());
 
 describe('packed package installed in an empty project', () => {
   it('ships the builds, the wasm files and both sets of declarations, and nothing of the sources', () => {
