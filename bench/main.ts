@@ -10,6 +10,10 @@
 //   --table3        only the Linformer paper's Table 3 on this machine
 //   --profile       only where each attention config's time goes, stage by
 //                   stage, beside onnxruntime-web's GEMM-shaped steps
+//   --lines A,B     only the attention configs, on each of these Node.js
+//                   lines (20,22,24,26 or 'all'; pinned binaries from the npm
+//                   registry, scripts/runtimes.mjs), ours against
+//                   onnxruntime-web: the per-line table
 //   --render FILE   print the tables of an earlier run's --json file again
 //                   (with --md, --chart), measuring nothing
 //
@@ -27,6 +31,8 @@ import { attentionFlops, parseShapes, type AttentionShape } from './lib/shapes.j
 import { compareOutputs } from './lib/compare.js';
 import { renderMarkdown, sweepSeries, type RunData } from './lib/report.js';
 import { lineChartSvg } from './lib/chart.js';
+// @ts-expect-error: a plain ES module of the repo's scripts, without types
+import { install, NODE_LINES, PINNED } from '../scripts/runtimes.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The bundles live in bench/.out/; the repository root is two levels up. */
@@ -44,6 +50,8 @@ interface Options {
   chart: string;
   table3: boolean;
   profile: boolean;
+  /** --lines: the Node.js majors to run the attention configs on. */
+  lines: string[] | null;
   /** A --json file of an earlier run, to print again without measuring. */
   render?: string;
 }
@@ -57,6 +65,7 @@ function parseArgs(argv: string[]): Options {
     chart: path.join(root, 'bench', '.out', 'scaling.svg'),
     table3: false,
     profile: false,
+    lines: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -73,7 +82,10 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--chart') opts.chart = path.resolve(value());
     else if (a === '--table3') opts.table3 = true;
     else if (a === '--profile') opts.profile = true;
-    else if (a === '--render') opts.render = path.resolve(value());
+    else if (a === '--lines') {
+      const v = value();
+      opts.lines = v === 'all' ? (NODE_LINES as string[]).map((l) => l.slice('node'.length)) : v.split(',');
+    } else if (a === '--render') opts.render = path.resolve(value());
     else throw new Error(`unknown option ${a} (see the top of bench/main.ts)`);
   }
   return opts;
@@ -93,16 +105,24 @@ const QUICK_MAX_L = 2048;
 // (func (param v128) (result v128) local.get 0 (×3) f32x4.relaxed_madd): validates only with relaxed SIMD
 const RELAXED_PROBE = [0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 0, 32, 0, 253, 133, 2, 11];
 
-/** The node flags under which relaxed SIMD validates (none on Node ≥ 21), or null where it never does. */
-function relaxedExecArgv(): string[] | null {
-  if (WebAssembly.validate(new Uint8Array(RELAXED_PROBE))) return [];
-  const flag = '--experimental-wasm-relaxed-simd';
-  try {
-    execFileSync(process.execPath, [flag, '-e', `process.exit(WebAssembly.validate(new Uint8Array([${RELAXED_PROBE}])) ? 0 : 1)`], { stdio: 'ignore' });
-    return [flag];
-  } catch {
-    return null;
+/** The node flags under which relaxed SIMD validates on `node` (none on Node ≥ 21), or null where it never does. */
+function relaxedExecArgv(node = process.execPath): string[] | null {
+  const probe = `process.exit(WebAssembly.validate(new Uint8Array([${RELAXED_PROBE}])) ? 0 : 1)`;
+  for (const flags of [[], ['--experimental-wasm-relaxed-simd']]) {
+    try {
+      execFileSync(node, [...flags, '-e', probe], { stdio: 'ignore' });
+      return flags;
+    } catch {
+      // not with these flags (Node ≥ 22 rejects the flag itself)
+    }
   }
+  return null;
+}
+
+/** Node.js version and V8 version of a binary. */
+function versionsOf(node: string): { node: string; v8: string } {
+  const out = execFileSync(node, ['-p', 'JSON.stringify({ node: process.version, v8: process.versions.v8 })'], { encoding: 'utf8' });
+  return JSON.parse(out);
 }
 
 class Progress {
@@ -136,9 +156,9 @@ class Progress {
   }
 }
 
-function runJob(job: Job, execArgv: string[], onProgress: (text: string) => void): Promise<JobResult> {
+function runJob(job: Job, execArgv: string[], execPath: string, onProgress: (text: string) => void): Promise<JobResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(workerPath, [], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], cwd: root });
+    const child = fork(workerPath, [], { execPath, execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], cwd: root });
     let stderr = '';
     child.stderr!.on('data', (d) => {
       stderr = (stderr + d).slice(-4000);
@@ -173,6 +193,10 @@ interface Planned {
   title: string;
   job: Job;
   execArgv: string[];
+  /** The node binary that runs the job (--lines); this one otherwise. */
+  execPath?: string;
+  /** --lines: the index in data.lines the result belongs to. */
+  line?: number;
 }
 
 function quickSkips(s: AttentionShape, kind: 'linformer' | 'standard'): boolean {
@@ -237,6 +261,7 @@ async function main(): Promise<void> {
     sweep: [],
     cold: [],
     profile: [],
+    lines: [],
     skipped: [],
     failures: [],
   };
@@ -266,10 +291,33 @@ async function main(): Promise<void> {
     data.skipped.push(`${s.name} ${kind} (--quick)`);
     return true;
   };
-  const measuresThroughput = !opts.table3 && !opts.profile;
+  const measuresThroughput = !opts.table3 && !opts.profile && !opts.lines;
   if (measuresThroughput) planCeiling('');
 
-  if (opts.profile) {
+  if (opts.lines) {
+    // The same attention jobs on each line, each in a process of that line's
+    // node: ours (both builds) and onnxruntime-web 1 thread side by side.
+    for (const major of opts.lines) {
+      const name = `node${major}`;
+      if (!(PINNED as Record<string, unknown>)[name]) throw new Error(`--lines: no pinned Node.js ${major} (known: ${NODE_LINES.join(', ')})`);
+      const node: string = install(name);
+      const argv = relaxedExecArgv(node);
+      const line = data.lines.push({ ...versionsOf(node), relaxedExecArgv: argv, attention: [] }) - 1;
+      for (const s of shapes.attention) {
+        if (!selected(s.name, 'attention')) continue;
+        for (const kind of ['linformer', 'standard'] as const) {
+          if (quickSkips(s, kind) && !opts.only?.includes(s.name)) {
+            if (line === 0) data.skipped.push(`${s.name} ${kind} (--lines keeps to passes under ${QUICK_MAX_FLOPS / 1e9} GFLOP)`);
+            continue;
+          }
+          for (const group of argv ? (['simd', 'relaxed'] as const) : (['simd'] as const)) {
+            const job: Job = { type: 'attention', group, shape: s, kind, timing: policy, outDir };
+            plan.push({ title: `Node ${major} · ${s.name} · ${kind} · ${group}`, job, execArgv: group === 'relaxed' ? argv! : [], execPath: node, line });
+          }
+        }
+      }
+    }
+  } else if (opts.profile) {
     for (const s of shapes.attention) {
       if (!selected(s.name, 'attention')) continue;
       for (const kind of ['linformer', 'standard'] as const) {
@@ -347,11 +395,11 @@ async function main(): Promise<void> {
 
   try {
     for (let i = 0; i < plan.length; i++) {
-      const { title, job, execArgv } = plan[i];
+      const { title, job, execArgv, execPath, line } = plan[i];
       progress.update(i + 1, title, '');
       let result: JobResult;
       try {
-        result = await runJob(job, execArgv, (text) => progress.update(i + 1, title, text));
+        result = await runJob(job, execArgv, execPath ?? process.execPath, (text) => progress.update(i + 1, title, text));
       } catch (e) {
         data.failures.push(`${title}: ${e instanceof Error ? e.message.split('\n').slice(0, 6).join(' ') : String(e)}`);
         continue;
@@ -361,8 +409,9 @@ async function main(): Promise<void> {
           data.peak.push(result);
           break;
         case 'attention': {
-          checkAgainst(`${result.config}.${result.kind}`, result.engines, result.group === 'simd');
-          data.attention.push(result as AttentionResult);
+          // Outputs are checked against the package's plain build on the same line.
+          checkAgainst(`${line ?? ''}.${result.config}.${result.kind}`, result.engines, result.group === 'simd');
+          (line === undefined ? data.attention : data.lines[line].attention).push(result as AttentionResult);
           break;
         }
         case 'gemm':

@@ -73,7 +73,8 @@ export function majorOf(bin) {
   return Number(execFileSync(bin, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).trim());
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+// Run as a script (not when imported, nor when bundled into another script).
+if (process.argv[1] && /[\\/]runtimes\.mjs$/.test(process.argv[1])) {
   const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(PINNED);
   for (const name of names) {
     if (!PINNED[name]) throw new Error(`unknown runtime '${name}'; known: ${Object.keys(PINNED).join(', ')}`);

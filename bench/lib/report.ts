@@ -29,10 +29,20 @@ export interface RunData {
   cold: ColdResult[];
   table3?: Table3Result;
   profile: ProfileResult[];
+  /** --lines: the attention configs on each Node.js line. */
+  lines: LineRun[];
   /** Parts left out, and why. */
   skipped: string[];
   /** Processes that failed as a whole. */
   failures: string[];
+}
+
+/** One Node.js line's attention results (--lines). */
+export interface LineRun {
+  node: string;
+  v8: string;
+  relaxedExecArgv: string[] | null;
+  attention: AttentionResult[];
 }
 
 // ---------------------------------------------------------------- formatting
@@ -525,7 +535,46 @@ function profileSection(data: RunData): string {
   ].join('\n');
 }
 
+/**
+ * --lines: for each line, ours over onnxruntime-web 1 thread on its faster
+ * graph ('project-first' for Linformer), plain / relaxed build, each ratio
+ * from one process.
+ */
+export function linesSection(data: RunData): string {
+  const runs = data.lines ?? [];
+  if (!runs.length) return '';
+  const rows: string[][] = [];
+  for (const s of data.shapes.attention) {
+    for (const kind of ['linformer', 'standard'] as const) {
+      if (!runs.some((r) => r.attention.some((a) => a.config === s.name && a.kind === kind))) continue;
+      const ortId = kind === 'linformer' ? 'ort1-project-first' : 'ort1';
+      const cells = runs.map((r) => {
+        const ratio = (group: 'simd' | 'relaxed') => fmtRatio(speedup(r.attention, s.name, kind, group, ortId));
+        const ms = engine(r.attention, s.name, kind, 'relaxed', 'package') ?? engine(r.attention, s.name, kind, 'simd', 'package');
+        return `${ratio('simd')} / ${ratio('relaxed')} (${cellMs(ms)} ms)`;
+      });
+      rows.push([`**${s.name}** ${shapeText(s)}`, kind === 'linformer' ? 'Linformer' : 'standard', ...cells]);
+    }
+  }
+  const checks = runs.flatMap((r) => r.attention.flatMap((a) => a.engines.filter((e) => e.check && !e.check.agrees).map((e) => `Node ${r.node} ${a.config} ${a.kind} ${e.label}`)));
+  return [
+    '### Speed-up over onnxruntime-web 1 thread on each Node.js line',
+    '',
+    table(['config', 'attention', ...runs.map((r) => `Node ${r.node} (V8 ${r.v8.split('-')[0]})`)], rows),
+    '',
+    "Each cell: plain SIMD / relaxed SIMD build over onnxruntime-web 1.30 with 1 thread on its faster graph ('project-first' for Linformer), " +
+      'both medians from one process of that line, and the milliseconds of our faster build. ' +
+      (checks.length ? `Outputs that disagree: ${checks.join('; ')}.` : 'All outputs agree with the plain build on the same line.'),
+  ].join('\n');
+}
+
 export function renderMarkdown(data: RunData, chartPath?: string): string {
+  if (data.lines?.length) {
+    const head = `## linformer-wasm on each Node.js line\n\nMachine: ${data.meta.cpu} (${data.meta.cpus} logical CPUs). Command: \`${data.meta.command}\`, ${data.meta.date}.`;
+    const failed = data.failures.length ? `**Failed:**\n${data.failures.map((f) => `- ${f}`).join('\n')}` : '';
+    const left = data.skipped.length ? `Left out: ${data.skipped.join('; ')}.` : '';
+    return [head, linesSection(data), left, failed].filter(Boolean).join('\n\n') + '\n';
+  }
   if (data.table3 || data.profile.length) {
     const what = data.table3 ? "the Linformer paper's Table 3 on this machine" : 'where the time goes';
     const head = `## linformer-wasm: ${what}\n\nMachine: ${data.meta.cpu}, Node ${data.meta.node}. Command: \`${data.meta.command}\`, ${data.meta.date}.`;
