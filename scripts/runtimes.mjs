@@ -4,12 +4,23 @@
 // missing and prints where they are; other scripts import `runtimes()`.
 // Nothing is fetched from anywhere but the registry npm is set up for.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+/** The repository: the nearest folder above this file (or the bundle it was copied into) with the package's package.json. */
+function repoRoot() {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'linformer-wasm') return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`scripts/runtimes.mjs: no linformer-wasm package.json above ${import.meta.url}`);
+    dir = up;
+  }
+}
+const ROOT = repoRoot();
 export const RUNTIMES_DIR = join(ROOT, '.runtimes');
 
 const os = process.platform === 'win32' ? 'win' : process.platform;

@@ -11,7 +11,7 @@
 //    Transpose node; the remaining Transposes are over (L,E)/(k,E) tensors only;
 //  - the per-head products are batched 3-D MatMuls over (H, ·, ·).
 //
-// Numerics follow SPEC 4.1 / 4.2 (no masks, no addBiasKV / addZeroAttn).
+// Numerics follow docs/semantics.md (no masks, no addBiasKV / addZeroAttn).
 import onnxproto from 'onnx-proto';
 
 const { onnx } = onnxproto;
@@ -36,7 +36,7 @@ export interface AttentionGraphOptions {
   /** rank of the input `x`/output `y`: 3 → (L,1,E) (default), 2 → (L,E). */
   inputRank?: 2 | 3;
   /**
-   * Linformer only. 'spec' (default): k' = E·(x·Wkᵀ + bk) + bias_e, the order of SPEC 4.2.
+   * Linformer only. 'spec' (default): k' = E·(x·Wkᵀ + bk) + bias_e, the paper's order (docs/semantics.md).
    * 'project-first': the algebraically equal k' = (E·x)·Wkᵀ + (E·1)·bkᵀ + bias_e
    * (sequence projection before the in-projection; fewer FLOPs when k < S, different rounding).
    */

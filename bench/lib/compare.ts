@@ -2,7 +2,7 @@
 import type { OutputCheck } from './protocol.js';
 
 /**
- * Two float32 engines that each meet SPEC 6 against torch (1e-5 + 1e-4·|x|)
+ * Two float32 engines that each meet the package's tolerance against torch (1e-5 + 1e-4·|x|)
  * may differ by twice that; summation order adds a little at large sizes.
  */
 export const ABS_TOLERANCE = 1e-4;

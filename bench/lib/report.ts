@@ -216,7 +216,7 @@ function attentionSection(data: RunData): string {
     ),
     '',
     "ORT = onnxruntime-web 1.30, wasm backend, graph built from the same weights (bench/graphs/attention-onnx.ts). Its Linformer graph comes in two orders: " +
-      "'spec' projects keys and values along the sequence after the in-projection, as SPEC 4.2 writes it; 'project-first' projects the input first " +
+      "'spec' projects keys and values along the sequence after the in-projection, as the paper writes it (docs/semantics.md); 'project-first' projects the input first " +
       '(algebraically equal, fewer FLOPs when k < L). Each Linformer row compares the same package time against one of them. ' +
       'The ORT 1T column is the figure from the plain-SIMD process; the relaxed speed-up uses the ORT 1T timed beside the relaxed build.',
   ].join('\n');
