@@ -25,7 +25,7 @@ const ENGINES: string[][] = HAS_RELAXED_FLAG ? [[RELAXED_ON], [RELAXED_OFF], []]
 
 interface ChildReport {
   state: string;
-  info: { build: 'simd' | 'relaxed-simd'; relaxedSimdAvailable: boolean } | null;
+  info: { build: 'simd' | 'relaxed-simd'; relaxedSimdAvailable: boolean; buildFallback: string | null } | null;
   engineRelaxed: boolean;
   works: number[] | null;
   [extra: string]: unknown;
@@ -155,6 +155,44 @@ describe("backendInfo().build is 'relaxed-simd' exactly when the engine validate
         assert.match(failed.message, /no relaxed SIMD/, 'the error should say why the relaxed build does not compile');
       }
     }
+  });
+});
+
+describe('a build that cannot be had: the relaxed one falls back to the plain build, saying why in backendInfo(); the plain one fails clearly', () => {
+  for (const [what, scenario, why] of [
+    ['a relaxed file that does not exist', 'builds-relaxed-missing', 'does-not-exist-relaxed.wasm: file not found'],
+    ['a relaxed Response with HTTP 404', 'builds-relaxed-404', 'linformer-relaxed.wasm: HTTP 404'],
+    ['an HTML page where the relaxed wasm should be', 'builds-relaxed-html', 'linformer-relaxed.wasm: an HTML page, not wasm'],
+  ]) {
+    it(`${what}: ready, the plain build, and buildFallback says why${HAS_RELAXED_FLAG ? ' (with and without relaxed SIMD)' : ''}`, async () => {
+      const reports = await Promise.all(ENGINES.map((flags) => child(scenario, flags)));
+      reports.forEach((r, i) => {
+        assert.equal(r.state, 'ready', `${scenario} ${ENGINES[i]}`);
+        assert.equal(r.info!.build, 'simd');
+        // An engine without relaxed SIMD never asks for the relaxed build, so nothing fell back.
+        assert.equal(r.info!.buildFallback, r.engineRelaxed ? `${why}; running the plain SIMD build` : null, `${ENGINES[i]}`);
+        assert.deepEqual(r.works, [17, 39]);
+      });
+    });
+  }
+
+  it('both builds missing: init() rejects, naming the plain file', async () => {
+    const reports = await Promise.all(ENGINES.map((flags) => child('builds-both-missing', flags)));
+    for (const r of reports) {
+      assert.equal(r.state, 'failed');
+      assert.match((r.failed as { message: string }).message, /^linformer-wasm: \S*\/dist\/does-not-exist\.wasm does not exist$/);
+    }
+  });
+
+  it('an HTML page instead of wasm: init() rejects, saying so and naming the URL', async () => {
+    const r = await child('html-page');
+    assert.equal(r.state, 'failed');
+    assert.match((r.failed as { message: string }).message, /^linformer-wasm: https:\/\/example\.test\/linformer\.wasm is an HTML page, not wasm: /);
+  });
+
+  it('init() with nothing missing has no fallback', async () => {
+    const r = await child('default');
+    assert.equal(r.info!.buildFallback, null);
   });
 });
 

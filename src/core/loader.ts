@@ -6,6 +6,19 @@ import type { Kernels } from './kernels.js';
 // ready (or failed, after which init may be tried again); a second init()
 // while loading or ready returns the same promise and does nothing more.
 
+// WasmSource names WebAssembly.Module and URL, which a consumer's program
+// has from lib.dom or @types/node (URL only, in Node 20's), or not at all with
+// lib es2022 alone. Empty interfaces merge with theirs without changing them
+// and declare no values, so the declarations compile in every such program.
+declare global {
+  namespace WebAssembly {
+    /** A compiled wasm module (lib.dom's `WebAssembly.Module` where present). */
+    interface Module {}
+  }
+  /** A URL (lib.dom's or Node's where present). */
+  interface URL {}
+}
+
 /** Where the wasm core can come from. */
 export type WasmSource =
   | WebAssembly.Module
@@ -32,6 +45,7 @@ export interface WasmBuilds {
   relaxed?: WasmSource;
 }
 
+/** Where init() stands: not called, under way, done, or failed (it may then be called again). */
 export type LoaderState = 'uninitialised' | 'loading' | 'ready' | 'failed';
 
 /** What init() settled on. */
@@ -40,6 +54,15 @@ export interface BackendInfo {
   build: 'simd' | 'relaxed-simd';
   /** Whether this engine validates relaxed SIMD at all. */
   relaxedSimdAvailable: boolean;
+  /**
+   * Why the plain SIMD build runs although the relaxed one was chosen, or
+   * null. When init() picks the relaxed build from a pair of builds (no
+   * argument, or `{ simd, relaxed }`) and it cannot be fetched or compiled,
+   * init() runs the plain build instead and says why here, e.g.
+   * `"linformer-relaxed.wasm: HTTP 404; running the plain SIMD build"`:
+   * copy linformer-relaxed.wasm beside linformer.wasm to get the faster build.
+   */
+  buildFallback: string | null;
 }
 
 /** How a runtime entry turns a source into bytes or a module, and finds the default. */
@@ -134,30 +157,68 @@ async function load(source: WasmSource | WasmBuilds | undefined, options: InitOp
     );
   }
   const relaxedAvailable = hasRelaxedSimd();
-  let chosen: WasmSource;
+  let module: WebAssembly.Module;
+  let buildFallback: string | null = null;
   if (source === undefined || isBuilds(source)) {
     const builds = source ?? platformOrThrow().defaultBuilds();
     if (builds.relaxed !== undefined && relaxedAvailable && options.relaxedSimd !== false) {
-      chosen = builds.relaxed;
+      try {
+        module = await compile(builds.relaxed, relaxedAvailable);
+      } catch (e) {
+        // The plain build computes the same numbers, a little slower: a
+        // relaxed file left out of a deployment should not stop the page.
+        buildFallback = `${fileName(builds.relaxed, 'the relaxed build')}: ${shortReason(e)}; running the plain SIMD build`;
+        module = await compile(builds.simd, relaxedAvailable);
+      }
     } else {
-      chosen = builds.simd;
+      module = await compile(builds.simd, relaxedAvailable);
     }
   } else {
-    chosen = source;
-  }
-  let module: WebAssembly.Module;
-  try {
-    module = await toModule(chosen);
-  } catch (e) {
-    if (!(e instanceof WebAssembly.CompileError)) throw e;
-    const hint = relaxedAvailable ? '' : ' (this engine has no relaxed SIMD: give it linformer.wasm, not linformer-relaxed.wasm)';
-    throw new Error(`linformer-wasm: the wasm could not be compiled${hint}: ${e.message}`, { cause: e });
+    module = await compile(source, relaxedAvailable);
   }
   const memory = new WebAssembly.Memory({ initial: 1 });
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const kernels = instance.exports as unknown as Kernels;
   heap = new Heap(memory, kernels);
-  info = { build: kernels.uses_relaxed_simd() ? 'relaxed-simd' : 'simd', relaxedSimdAvailable: relaxedAvailable };
+  info = {
+    build: kernels.uses_relaxed_simd() ? 'relaxed-simd' : 'simd',
+    relaxedSimdAvailable: relaxedAvailable,
+    buildFallback,
+  };
+}
+
+async function compile(source: WasmSource, relaxedAvailable: boolean): Promise<WebAssembly.Module> {
+  try {
+    return await toModule(source);
+  } catch (e) {
+    if (!(e instanceof WebAssembly.CompileError)) throw e;
+    const hint = relaxedAvailable ? '' : ' (this engine has no relaxed SIMD: give it linformer.wasm, not linformer-relaxed.wasm)';
+    throw new Error(`linformer-wasm: the wasm could not be compiled${hint}: ${e.message}`, { cause: e });
+  }
+}
+
+/** The file a source names (`linformer-relaxed.wasm`), or `otherwise` for bytes and modules. */
+function fileName(source: WasmSource, otherwise: string): string {
+  const where = typeof source === 'string' ? source : source instanceof URL ? source.pathname : isResponseLike(source) ? source.url : '';
+  return where.split(/[\\/]/).filter(Boolean).pop() ?? otherwise;
+}
+
+function isResponseLike(source: WasmSource): source is ResponseLike {
+  return typeof source === 'object' && source !== null && 'ok' in source && 'url' in source;
+}
+
+/**
+ * An Error for a build that could not be had, carrying the few words
+ * backendInfo().buildFallback quotes ("HTTP 404", "file not found").
+ */
+export function fetchFailure(message: string, reason: string, cause?: unknown): Error {
+  return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { reason });
+}
+
+function shortReason(e: unknown): string {
+  const { reason, message } = (e ?? {}) as { reason?: unknown; message?: unknown };
+  if (typeof reason === 'string') return reason;
+  return String(message ?? e).replace(/^linformer-wasm: /, '');
 }
 
 function platformOrThrow(): Platform {
@@ -171,11 +232,30 @@ async function toModule(source: WasmSource): Promise<WebAssembly.Module> {
     return WebAssembly.compile(asBytes(source));
   }
   if (typeof source === 'string' || source instanceof URL) {
-    return WebAssembly.compile(asBytes(await platformOrThrow().fetchBytes(source)));
+    return compileFetched(asBytes(await platformOrThrow().fetchBytes(source)), String(source));
   }
   const response = await source;
-  if (!response.ok) throw new Error(`linformer-wasm: fetching the wasm failed: HTTP ${response.status} ${response.url}`);
-  return WebAssembly.compile(await response.arrayBuffer());
+  if (!response.ok) {
+    throw fetchFailure(`linformer-wasm: fetching the wasm failed: HTTP ${response.status} ${response.url}`, `HTTP ${response.status}`);
+  }
+  return compileFetched(new Uint8Array(await response.arrayBuffer()), response.url);
+}
+
+/**
+ * Compiles fetched bytes. A server without the file often answers 200 with
+ * a page of its own (a single-page app's index.html): say so, rather than
+ * leave the compiler's "expected magic word" to be decoded.
+ */
+function compileFetched(bytes: Uint8Array<ArrayBuffer>, where: string): Promise<WebAssembly.Module> {
+  const first = bytes.find((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0xef && b !== 0xbb && b !== 0xbf);
+  if (first === 0x3c /* '<' */) {
+    throw fetchFailure(
+      `linformer-wasm: ${where} is an HTML page, not wasm: the server has no wasm file there and sent a page instead; ` +
+        'serve linformer.wasm and linformer-relaxed.wasm at that URL, or pass init() the URLs where they are',
+      'an HTML page, not wasm',
+    );
+  }
+  return WebAssembly.compile(bytes);
 }
 
 function asBytes(source: ArrayBuffer | ArrayBufferView): Uint8Array<ArrayBuffer> {
