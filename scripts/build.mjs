@@ -1,12 +1,16 @@
 // Builds everything: the two wasm builds of assembly/ (build/), then dist/:
-// the Node ESM and CommonJS entries, the browser/worker bundle (wasm fetched
-// beside it) and its inlined variant, the wasm files beside them, the type
-// declarations and their CommonJS copy; and type-checks src/ against Node's
-// types. It calls no `npm`, so it runs the same from any npm.
+// the Node CommonJS entry and the ES module entry that re-exports it (and a
+// self-contained ES module for bundlers that target Node), the
+// browser/worker bundle (wasm fetched beside it) and its inlined variant, the
+// wasm files beside them, the type declarations and their CommonJS copy; and
+// type-checks src/ against Node's types. It calls no `npm`, so it runs the
+// same from any npm.
 import { build } from 'esbuild';
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
 const WASM_FILES = ['linformer.wasm', 'linformer-relaxed.wasm'];
@@ -52,7 +56,12 @@ async function bundles() {
   const browser = { ...common, format: 'esm', platform: 'neutral', minify: true, sourcemap: true };
 
   await Promise.all([
-    build({ ...common, entryPoints: ['src/index.node.ts'], outfile: 'dist/index.node.js', format: 'esm', platform: 'node' }),
+    // For bundlers that build for Node (esbuild --platform=node, webpack,
+    // vite SSR): they take the "module" condition, which Node itself ignores,
+    // and bundle this self-contained ES module. A bundle holds one copy of
+    // whatever it bundles, so it has one state either way; the CommonJS
+    // build inside an ES module bundle could not find its own location.
+    build({ ...common, entryPoints: ['src/index.node.ts'], outfile: 'dist/index.node.module.js', format: 'esm', platform: 'node' }),
     build({
       ...common,
       entryPoints: ['src/index.node.ts'],
@@ -62,7 +71,7 @@ async function bundles() {
       // CommonJS has no import.meta: the injected shim derives it from __filename.
       inject: ['scripts/shims/import-meta-url.js'],
       define: { 'import.meta.url': 'import_meta_url' },
-    }),
+    }).then(nodeEsmEntry),
     build({ ...browser, entryPoints: ['src/index.browser.ts'], outfile: 'dist/index.browser.js' }),
     build({
       ...browser,
@@ -71,6 +80,30 @@ async function bundles() {
       loader: { '.wasm': 'binary' },
     }),
   ]);
+}
+
+// The Node ES module entry is the CommonJS build re-exported, not a second
+// bundle: a process that both imports and requires the package gets one
+// loader state, one wasm heap and one set of classes. The names are listed
+// one by one so that every runtime and bundler sees them as named exports
+// without having to analyse the CommonJS file.
+async function nodeEsmEntry() {
+  const cjsPath = resolve('dist/index.node.cjs');
+  const esmPath = resolve('dist/index.node.js');
+  const cjs = createRequire(import.meta.url)(cjsPath);
+  const names = Object.keys(cjs).sort();
+  const bad = names.filter((n) => n === 'default' || !/^[A-Za-z_$][\w$]*$/.test(n));
+  if (names.length === 0 || bad.length > 0) throw new Error(`build failed: ${cjsPath} exports ${bad.length ? bad.join(', ') : 'nothing'}`);
+  writeFileSync(
+    esmPath,
+    `// The CommonJS build under ES module names: both share one state.\n` +
+      `import core from './index.node.cjs';\n\n` +
+      `export const {\n${names.map((n) => `  ${n},\n`).join('')}} = core;\n`,
+  );
+  // Loaded here, the entry must hand out the very objects require() does.
+  const esm = await import(pathToFileURL(esmPath).href);
+  const differ = names.filter((n) => esm[n] !== cjs[n]);
+  if (differ.length > 0) throw new Error(`build failed: ${esmPath} does not re-export ${differ.join(', ')}`);
 }
 
 // The declarations in dist/types sit in a "type": "module" package, so

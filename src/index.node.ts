@@ -2,12 +2,17 @@
 // files that sit beside this file, or beside the bundle it was bundled into.
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fetchFailure, setPlatform } from './core/loader.js';
 
+// This file's URL. A bundler that turns this ES module into CommonJS (esbuild
+// --format=cjs takes the "module" condition too) leaves import.meta empty;
+// there the bundle's own __filename says where it is.
+const here: string = import.meta.url ?? pathToFileURL(__filename).href;
+
 const defaultBuilds = {
-  simd: new URL('./linformer.wasm', import.meta.url),
-  relaxed: new URL('./linformer-relaxed.wasm', import.meta.url),
+  simd: new URL('./linformer.wasm', here),
+  relaxed: new URL('./linformer-relaxed.wasm', here),
 };
 
 setPlatform({

@@ -275,14 +275,7 @@ describe('esbuild --platform=node bundles (a serverless function)', () => {
   }
   const engineHasRelaxed = (flags: string[]) => relaxedOn.get(flags)!;
 
-  // An ES module bundle has no require() or __filename, which CommonJS code
-  // inside it (the package's Node entry is built as CommonJS) still calls:
-  // the usual esbuild banner defines both from import.meta.url.
-  const ESM_BANNER =
-    "import { createRequire } from 'node:module'; import { fileURLToPath } from 'node:url'; " +
-    'const require = createRequire(import.meta.url); const __filename = fileURLToPath(import.meta.url);';
-
-  async function bundleNode(entry: string, format: Format, name: string, banner = format === 'esm'): Promise<string> {
+  async function bundleNode(entry: string, format: Format, name: string): Promise<string> {
     const dir = out(name);
     const outfile = join(dir, format === 'esm' ? 'app.mjs' : 'app.cjs');
     await esbuild({
@@ -293,23 +286,16 @@ describe('esbuild --platform=node bundles (a serverless function)', () => {
       format,
       outfile,
       logLevel: 'silent',
-      banner: banner ? { js: ESM_BANNER } : undefined,
     });
     assert.deepEqual(wasmIn(dir), [], 'esbuild copies no wasm');
     return outfile;
   }
 
-  it(
-    'esm without the createRequire banner: runs, with both wasm files beside it',
-    { timeout: 20_000, todo: 'fails while the ES module entry re-exports the CommonJS build ("Dynamic require of node:url")' },
-    async () => {
-      const app = await bundleNode('node-app.js', 'esm', 'node-esm-no-banner', false);
-      copyWasmBeside(join(app, '..'));
-      const report = await runNode(app, []);
-      assert.ok('info' in report, JSON.stringify(report));
-      checkGolden(report.results);
-    },
-  );
+  it('takes the self-contained ES module build through the "module" condition, not the CommonJS one', async () => {
+    const meta = await esbuild({ absWorkingDir: project, entryPoints: ['node-app.js'], bundle: true, platform: 'node', format: 'esm', write: false, metafile: true, logLevel: 'silent' });
+    const inputs = Object.keys(meta.metafile!.inputs).filter((f) => f.includes('linformer-wasm'));
+    assert.deepEqual(inputs, ['node_modules/linformer-wasm/dist/index.node.module.js']);
+  });
 
   for (const format of ['esm', 'cjs'] as const) {
     it(`${format}: without the wasm beside the bundle, a clear error; with only linformer.wasm, the plain build; with both, relaxed`, { timeout: 30_000 }, async () => {
@@ -351,8 +337,7 @@ describe('esbuild --platform=node bundles (a serverless function)', () => {
     });
 
     it(`${format}: importing 'linformer-wasm/inline' needs no file beside the bundle`, { timeout: 30_000 }, async () => {
-      // The inline entry is an ES module through and through: no banner.
-      const app = await bundleNode('node-app-inline.js', format, `node-inline-${format}`, false);
+      const app = await bundleNode('node-app-inline.js', format, `node-inline-${format}`);
       for (const flags of engines) {
         const report = await runNode(app, flags);
         assert.ok('info' in report, JSON.stringify(report));
