@@ -12,7 +12,7 @@ export {
   type WasmBuilds,
   type WasmSource,
 } from './core/loader.js';
-export type { MaskTensor, OutputTensor, Tensor } from './core/tensor.js';
+export type { MaskTensor, OutputTensor, Tensor, TensorData, TensorLike } from './core/tensor.js';
 export type { MemoryUsage } from './core/heap.js';
 export { env } from './env.js';
 export { MultiheadAttention } from './nn/multihead-attention.js';

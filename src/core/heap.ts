@@ -32,8 +32,18 @@ export interface MemoryUsage {
   peakBytes: number;
 }
 
+/**
+ * What the heap uses of its WebAssembly.Memory. Named structurally, so that
+ * these declarations need no WebAssembly types in a consumer's program.
+ */
+export interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+  grow(delta: number): number;
+}
+
+/** The wasm memory's allocator: long-lived buffers, the scratch region, copies in and out. */
 export class Heap {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   readonly kernels: Kernels;
   private buffer!: ArrayBuffer;
   /** Float view of the whole memory; re-made after growth, never cache it. */
@@ -47,7 +57,7 @@ export class Heap {
   private allocated = 0;
   private peak: number;
 
-  constructor(memory: WebAssembly.Memory, kernels: Kernels) {
+  constructor(memory: WasmMemory, kernels: Kernels) {
     this.memory = memory;
     this.kernels = kernels;
     this.top = alignUp(kernels.heap_base());

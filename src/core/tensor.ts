@@ -1,10 +1,30 @@
-import { shapeError, shapeStr, typeError } from './errors.js';
+import { describe, describeDims, shapeError, shapeStr, typeError } from './errors.js';
 
 /**
- * A dense row-major float32 tensor: the shape of onnxruntime-web's and
- * transformers.js's tensors, so theirs can be passed in directly.
+ * The data a tensor library's tensor may hold, as onnxruntime-web and
+ * transformers.js type it: any typed array (any ArrayBufferView), or a plain
+ * array (their string and boolean tensors).
  */
-export interface Tensor {
+export type TensorData = ArrayBufferView | readonly (number | bigint | string | boolean)[];
+
+/**
+ * What the inputs accept: `{ data, dims }`, dense and row-major, such as an
+ * onnxruntime-web or transformers.js `Tensor`. Their `data` is typed as a
+ * union of every element type, so any {@link TensorData} type-checks here;
+ * at run time `data` must be a `Float32Array` (a mask's may also be a
+ * `Uint8Array`), and anything else is a `TypeError` naming the argument.
+ */
+export interface TensorLike {
+  readonly data: TensorData;
+  readonly dims: readonly number[];
+}
+
+/**
+ * A dense row-major float32 tensor: the data every input must hold at run
+ * time, and the shape of onnxruntime-web's and transformers.js's float32
+ * tensors.
+ */
+export interface Tensor extends TensorLike {
   readonly data: Float32Array;
   readonly dims: readonly number[];
 }
@@ -13,12 +33,12 @@ export interface Tensor {
  * A mask: `Uint8Array` data is boolean (non-zero = masked out),
  * `Float32Array` data is added to the attention scores.
  */
-export interface MaskTensor {
+export interface MaskTensor extends TensorLike {
   readonly data: Uint8Array | Float32Array;
   readonly dims: readonly number[];
 }
 
-/** The tensors this package returns. */
+/** The tensors this package returns: always float32, with dims a fresh array. */
 export interface OutputTensor extends Tensor {
   readonly data: Float32Array;
   readonly dims: number[];
@@ -35,16 +55,17 @@ export function makeTensor(data: Float32Array, dims: number[]): OutputTensor {
 }
 
 function checkDims(arg: string, dims: unknown): readonly number[] {
+  const expected = 'an array of non-negative integers';
   if (!Array.isArray(dims) && !(ArrayBuffer.isView(dims) && !(dims instanceof DataView))) {
-    throw typeError(`${arg}.dims`, 'an array of non-negative integers', dims);
+    throw new TypeError(`${arg}.dims: expected ${expected}, got ${describeDims(dims)}`);
   }
-  const list = dims as readonly number[];
-  for (const d of list) {
+  const list = Array.from(dims as ArrayLike<unknown>);
+  list.forEach((d, i) => {
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
-      throw typeError(`${arg}.dims`, 'an array of non-negative integers', dims);
+      throw new TypeError(`${arg}.dims: expected ${expected}, got ${describeDims(dims)} (entry ${i} is ${describe(d)})`);
     }
-  }
-  return Array.from(list);
+  });
+  return list as number[];
 }
 
 /** Checks `{ data: Float32Array, dims }` with data.length = ∏dims; returns its dims. */

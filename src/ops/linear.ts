@@ -1,15 +1,20 @@
 import { shapeError, shapeStr } from '../core/errors.js';
 import { getHeap } from '../core/loader.js';
 import { packedSize } from '../core/kernels.js';
+import { checkArgument, rule } from '../core/options.js';
 import { ScratchLayout } from '../core/scratch.js';
-import { checkTensor, makeTensor, product, type OutputTensor, type Tensor } from '../core/tensor.js';
+import { checkTensor, makeTensor, product, type OutputTensor, type Tensor, type TensorLike } from '../core/tensor.js';
 
 // ops.linear ↔ assembly/gemm/gemm_f32_4x8_simd.ts, weight packed with its
 // bias by assembly/packw/pack_b_f32_x8.ts.
 
+/** F.linear's bias=None: null (or leaving it out) is no bias. */
+const BIAS = rule.tensorOrNull<TensorLike>('a tensor { data: Float32Array, dims }');
+
 /** torch's F.linear: x·weightᵀ + bias over the last axis; x (…, in), weight (out, in), bias (out). */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): OutputTensor {
+export function linear(x: TensorLike, weight: TensorLike, bias?: TensorLike | null): OutputTensor {
   const heap = getHeap();
+  if (bias !== undefined) checkArgument('ops.linear', 'bias', BIAS, bias);
   const dx = checkTensor('x', x);
   const dw = checkTensor('weight', weight);
   if (dx.length < 1) throw shapeError('x', '(…, in_features)', dx);
@@ -29,9 +34,10 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): OutputT
   const packed = layout.floats(packedSize(k, n));
   const sy = layout.floats(m * n);
   layout.place(heap, () => `linear: x ${shapeStr(dx)}, weight ${shapeStr(dw)}`);
-  heap.write(sx.ptr, x.data);
-  heap.write(sw.ptr, weight.data);
-  if (bias != null) heap.write(sb.ptr, bias.data);
+  // checkTensor has made sure every data is a Float32Array.
+  heap.write(sx.ptr, (x as Tensor).data);
+  heap.write(sw.ptr, (weight as Tensor).data);
+  if (bias != null) heap.write(sb.ptr, (bias as Tensor).data);
   const kern = heap.kernels;
   kern.pack_b_f32_x8(packed.ptr, sw.ptr, k, k, n, 1, bias != null ? sb.ptr : 0);
   kern.gemm_f32_4x8_simd(sy.ptr, n, sx.ptr, k, packed.ptr, m, n, k, 0);

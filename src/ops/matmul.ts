@@ -3,18 +3,21 @@ import { disposeSymbol } from '../core/dispose.js';
 import type { Heap } from '../core/heap.js';
 import { getHeap } from '../core/loader.js';
 import { packedSize } from '../core/kernels.js';
+import { readOptions, rule, type SchemaOf } from '../core/options.js';
 import { ScratchLayout } from '../core/scratch.js';
-import { checkTensor, expectShape, makeTensor, type OutputTensor, type Tensor } from '../core/tensor.js';
+import { checkTensor, expectShape, makeTensor, type OutputTensor, type Tensor, type TensorLike } from '../core/tensor.js';
 
 // ops.matmul ↔ assembly/gemm/gemm_f32_4x8_simd.ts, B packed by
 // assembly/packw/pack_b_f32_x8.ts: into scratch on every call, or once by
 // ops.prepack for a B that is used again (a weight, an ONNX initializer).
 
+/** Options of ops.prepack and ops.matmul. */
 export interface MatmulOptions {
   /** Take b as (N, K) and multiply by its transpose. @defaultValue false */
   transposeB?: boolean;
 }
 
+/** Options of ops.matmul. */
 export interface MatmulOutOptions extends MatmulOptions {
   /**
    * A (M, N) tensor to write the product into, as torch.matmul's `out=`:
@@ -48,7 +51,7 @@ export class PackedMatrix {
 
   /** @internal The packed panels' byte offset. */
   get packedPtr(): number {
-    if (this.ptr === 0) throw new Error('PackedMatrix: it has been disposed');
+    if (this.ptr === 0) throw new Error('ops.matmul: b: this PackedMatrix has been disposed; pack the matrix again with ops.prepack');
     return this.ptr;
   }
 
@@ -63,23 +66,32 @@ export class PackedMatrix {
   }
 }
 
+const PREPACK_OPTIONS = { transposeB: rule.boolean } as const satisfies SchemaOf<MatmulOptions>;
+
+/** torch.matmul's out= is None by default: null is no out. */
+const MATMUL_OPTIONS = {
+  transposeB: rule.boolean,
+  out: rule.tensorOrNull<Tensor>('a tensor { data: Float32Array, dims }'),
+} as const satisfies SchemaOf<MatmulOutOptions>;
+
 /** The (K, N) that b multiplies as, checked. */
-function rhsDims(b: Tensor, transposeB: boolean): [number, number] {
+function rhsDims(b: TensorLike, transposeB: boolean): [number, number] {
   const db = checkTensor('b', b);
   if (db.length !== 2) throw shapeError('b', transposeB ? '(N, K)' : '(K, N)', db);
   return transposeB ? [db[1], db[0]] : [db[0], db[1]];
 }
 
 /** Packs b (K, N) — or (N, K) with `transposeB` — once, for ops.matmul(a, packed). */
-export function prepack(b: Tensor, options: MatmulOptions = {}): PackedMatrix {
+export function prepack(b: TensorLike, options?: MatmulOptions | null): PackedMatrix {
   const heap = getHeap();
-  const transposeB = options.transposeB ?? false;
+  const { transposeB = false } = readOptions('ops.prepack', PREPACK_OPTIONS, options);
   const [k, n] = rhsDims(b, transposeB);
   const layout = new ScratchLayout();
   const sb = layout.floats(k * n);
   layout.place(heap, () => `prepack: b ${shapeStr(b.dims)}`);
   const ptr = heap.alloc(packedSize(k, n) * 4, `prepack: b ${shapeStr(b.dims)}`);
-  heap.write(sb.ptr, b.data);
+  // rhsDims (checkTensor) has made sure the data is a Float32Array.
+  heap.write(sb.ptr, (b as Tensor).data);
   heap.kernels.pack_b_f32_x8(ptr, sb.ptr, transposeB ? k : n, k, n, transposeB ? 1 : 0, 0);
   return new PackedMatrix(heap, ptr, k, n);
 }
@@ -89,13 +101,19 @@ export function prepack(b: Tensor, options: MatmulOptions = {}): PackedMatrix {
  * PackedMatrix from ops.prepack, which skips packing it again. With `out`,
  * the product is written into it rather than into a new array.
  */
-export function matmul(a: Tensor, b: Tensor | PackedMatrix, options: MatmulOutOptions = {}): OutputTensor {
+export function matmul(a: TensorLike, b: TensorLike | PackedMatrix, options?: MatmulOutOptions | null): OutputTensor {
   const heap = getHeap();
+  const { transposeB = false, out = null } = readOptions('ops.matmul', MATMUL_OPTIONS, options);
   const da = checkTensor('a', a);
-  const transposeB = options.transposeB ?? false;
   if (da.length !== 2) throw shapeError('a', '(M, K)', da);
   const [m, k] = da;
   const prepacked = b instanceof PackedMatrix ? b : null;
+  // Read before anything is written: throws if it has been disposed.
+  const prepackedPanels = prepacked ? prepacked.packedPtr : 0;
+  if (prepacked && transposeB) {
+    // It was packed in its orientation; a transposeB here would be silently ignored.
+    throw new RangeError('ops.matmul: transposeB: expected false or undefined with a PackedMatrix b (ops.prepack(b, { transposeB }) sets its orientation), got true');
+  }
   const [kb, n] = prepacked ? prepacked.dims : rhsDims(b as Tensor, transposeB);
   if (kb !== k) {
     const got = prepacked ? `a PackedMatrix of (${kb}, ${n})` : shapeStr((b as Tensor).dims);
@@ -103,25 +121,25 @@ export function matmul(a: Tensor, b: Tensor | PackedMatrix, options: MatmulOutOp
       `b: expected shape ${transposeB && !prepacked ? `(N, ${k})` : `(${k}, N)`} to match a ${shapeStr(da)}, got ${got}`,
     );
   }
-  const out = options.out;
-  if (out !== undefined) expectShape('out', checkTensor('out', out), [m, n]);
+  if (out !== null) expectShape('out', checkTensor('out', out), [m, n]);
   const layout = new ScratchLayout();
   const sa = layout.floats(m * k);
   const sb = prepacked ? null : layout.floats(k * n);
   const packed = prepacked ? null : layout.floats(packedSize(k, n));
   const sc = layout.floats(m * n);
   layout.place(heap, () => `matmul: a ${shapeStr(da)}, b ${prepacked ? `packed (${kb}, ${n})` : shapeStr((b as Tensor).dims)}${transposeB ? ' (transposeB)' : ''}`);
-  heap.write(sa.ptr, a.data);
+  // checkTensor has made sure a's and b's data are Float32Arrays.
+  heap.write(sa.ptr, (a as Tensor).data);
   const kern = heap.kernels;
   let panels: number;
-  if (prepacked) panels = prepacked.packedPtr;
+  if (prepacked) panels = prepackedPanels;
   else {
     heap.write(sb!.ptr, (b as Tensor).data);
     kern.pack_b_f32_x8(packed!.ptr, sb!.ptr, transposeB ? k : n, k, n, transposeB ? 1 : 0, 0);
     panels = packed!.ptr;
   }
   kern.gemm_f32_4x8_simd(sc.ptr, n, sa.ptr, k, panels, m, n, k, 0);
-  if (out === undefined) return makeTensor(heap.read(sc.ptr, m * n), [m, n]);
+  if (out === null) return makeTensor(heap.read(sc.ptr, m * n), [m, n]);
   heap.readInto(sc.ptr, out.data);
   return makeTensor(out.data, [m, n]);
 }
