@@ -27,7 +27,7 @@ const aspect = 'node_modules/@as-pect/cli/lib/test.js';
 
 // The runtime tests: each starts other programs (npm, Chromium, workerd, Bun,
 // Deno, bundlers) and tests the package there.
-const RUNTIME_TESTS = new Set(['package', 'one-state', 'browser', 'bundlers', 'worker', 'bun-deno', 'bench']);
+const RUNTIME_TESTS = new Set(['package', 'one-state', 'types', 'browser', 'bundlers', 'worker', 'bun-deno', 'bench']);
 const testFiles = () =>
   readdirSync('build/tests')
     .filter((f) => f.endsWith('.test.js'))

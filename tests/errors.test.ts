@@ -387,15 +387,16 @@ describe('bad constructor arguments', () => {
   const cases: [string, () => unknown, typeof TypeError | typeof RangeError, Needle[]][] = [
     ['embedDim not divisible by numHeads', () => new MultiheadAttention(10, 3), RangeError, ['embedDim', '10', 'numHeads', '3']],
     ['Linformer: embedDim not divisible by numHeads', () => new LinearMultiheadAttention(16, 5, { seqLen: 8, projK: 4 }), RangeError, ['embedDim', '16', 'numHeads', '5']],
-    ['numHeads 0', () => new MultiheadAttention(16, 0), TypeError, ['numHeads', '0']],
-    ['embedDim −16', () => new MultiheadAttention(-16, 4), TypeError, ['embedDim', '-16']],
-    ['embedDim 16.5', () => new MultiheadAttention(16.5, 1), TypeError, ['embedDim', '16.5']],
+    // a number out of range is a RangeError, a value of another type a TypeError
+    ['numHeads 0', () => new MultiheadAttention(16, 0), RangeError, ['numHeads', '0']],
+    ['embedDim −16', () => new MultiheadAttention(-16, 4), RangeError, ['embedDim', '-16']],
+    ['embedDim 16.5', () => new MultiheadAttention(16.5, 1), RangeError, ['embedDim', '16.5']],
     ["embedDim '16'", () => new MultiheadAttention('16' as unknown as number, 4), TypeError, ['embedDim']],
-    ['kdim 0', () => new MultiheadAttention(16, 4, { kdim: 0 }), TypeError, ['kdim', '0']],
-    ['vdim 2.5', () => new MultiheadAttention(16, 4, { vdim: 2.5 }), TypeError, ['vdim', '2.5']],
-    ['seqLen 0', () => new LinearMultiheadAttention(16, 4, { seqLen: 0, projK: 4 }), TypeError, ['seqLen', '0']],
-    ['projK 1.5', () => new LinearMultiheadAttention(16, 4, { seqLen: 8, projK: 1.5 }), TypeError, ['projK', '1.5']],
-    ["paramSharing 'bogus'", () => new LinearMultiheadAttention(16, 4, { seqLen: 8, projK: 4, paramSharing: 'bogus' as 'none' }), TypeError, ['paramSharing', 'bogus', 'layerwise']],
+    ['kdim 0', () => new MultiheadAttention(16, 4, { kdim: 0 }), RangeError, ['kdim', '0']],
+    ['vdim 2.5', () => new MultiheadAttention(16, 4, { vdim: 2.5 }), RangeError, ['vdim', '2.5']],
+    ['seqLen 0', () => new LinearMultiheadAttention(16, 4, { seqLen: 0, projK: 4 }), RangeError, ['seqLen', '0']],
+    ['projK 1.5', () => new LinearMultiheadAttention(16, 4, { seqLen: 8, projK: 1.5 }), RangeError, ['projK', '1.5']],
+    ["paramSharing 'bogus'", () => new LinearMultiheadAttention(16, 4, { seqLen: 8, projK: 4, paramSharing: 'bogus' as 'none' }), RangeError, ['paramSharing', 'bogus', 'layerwise']],
   ];
   for (const [what, fn, cls, needles] of cases) {
     it(`${what}: clear error, no wasm memory kept; a good module afterwards matches its golden`, () => {
@@ -812,23 +813,68 @@ describe("sizes past wasm's 4 GiB: a RangeError before allocating", () => {
 
 describe('a disposed module', () => {
   for (const name of [MHA, LIN]) {
-    it(`${name.split('/')[0]}: forward, loadStateDict and stateDict throw a clear Error; dispose twice is fine`, () => {
+    it(`${name.split('/')[0]}: forward, loadStateDict and stateDict throw an Error naming the class and the method; dispose twice is fine`, () => {
       const m = buildOne(name);
       checkGolden(m, name);
       m.dispose();
+      const cls = m instanceof LinearMultiheadAttention ? 'LinearMultiheadAttention' : 'MultiheadAttention';
       const { query, key, value } = callInputs(goldenCase(name).calls[0]);
-      expectError(() => m.forward(query, key, value), Error, ['disposed'], 'forward');
-      expectError(() => m.loadStateDict(stateDictOf(goldenCase(name).modules[0])), Error, ['disposed'], 'loadStateDict');
-      expectError(() => m.stateDict(), Error, ['disposed'], 'stateDict');
+      const message = (method: string) => new RegExp(`^${cls}\\.${method}: this module has been disposed; create a new one$`);
+      expectError(() => m.forward(query, key, value), Error, [message('forward')], 'forward');
+      expectError(() => m.loadStateDict(stateDictOf(goldenCase(name).modules[0])), Error, [message('loadStateDict')], 'loadStateDict');
+      expectError(() => m.stateDict(), Error, [message('stateDict')], 'stateDict');
       m.dispose();
       withModule(name, () => {}); // a new one works
     });
   }
 
-  it('shareWith a disposed owner is an error', () => {
+  it('shareWith a disposed owner is an Error that says so, with nothing allocated', () => {
     const owner = new LinearMultiheadAttention(16, 4, { seqLen: 10, projK: 5, paramSharing: 'layerwise' });
     owner.dispose();
-    expectError(() => new LinearMultiheadAttention(16, 4, { seqLen: 10, projK: 5, paramSharing: 'layerwise', shareWith: owner }), Error, ['disposed'], 'shareWith');
+    const before = memoryUsage().allocatedBytes;
+    expectError(
+      () => new LinearMultiheadAttention(16, 4, { seqLen: 10, projK: 5, paramSharing: 'layerwise', shareWith: owner }),
+      Error,
+      [/^LinearMultiheadAttention: shareWith: the module it points to has been disposed$/],
+      'shareWith',
+    );
+    assert.equal(memoryUsage().allocatedBytes, before);
+    withModule(LIN, () => {});
+  });
+
+  it('a disposed PackedMatrix: ops.matmul names b and says to pack it again', () => {
+    const b = randn(new Rng(12), [5, 3]);
+    const packed = ops.prepack(b);
+    packed.dispose();
+    expectError(() => ops.matmul(randn(new Rng(13), [2, 5]), packed), Error, [/^ops\.matmul: b: this PackedMatrix has been disposed; pack the matrix again with ops\.prepack$/], 'PackedMatrix');
+  });
+});
+
+// ------------------------------------------------------------------ dims as received
+
+describe('bad dims are printed as given, not as Array(n)', () => {
+  it('a fractional, a negative, a string entry; typed-array dims; a long list is cut with its length', () => {
+    withModule(MHA, (m) => {
+      const { query, key, value } = callInputs(goldenCase(MHA).calls[0]);
+      const cases: [unknown, string][] = [
+        [[5, 1.5, 16], 'query.dims: expected an array of non-negative integers, got [5, 1.5, 16] (entry 1 is number 1.5)'],
+        [[5, -1, 16], 'query.dims: expected an array of non-negative integers, got [5, -1, 16] (entry 1 is number -1)'],
+        [[5, '1', 16], "query.dims: expected an array of non-negative integers, got [5, '1', 16] (entry 1 is string '1')"],
+        [Int32Array.from([5, -1, 16]), 'query.dims: expected an array of non-negative integers, got Int32Array [5, -1, 16] (entry 1 is number -1)'],
+        [[1, 1, 1, 1, 1, 1, 1, 1, 1, -80], 'query.dims: expected an array of non-negative integers, got [1, 1, 1, 1, 1, 1, 1, 1, …] (10 entries) (entry 9 is number -80)'],
+        ['5,1,16', "query.dims: expected an array of non-negative integers, got string '5,1,16'"],
+      ];
+      for (const [dims, message] of cases) {
+        badThenGood(m, MHA, () => m.forward({ data: query.data, dims } as unknown as F32Tensor, key, value), TypeError, [new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)], String(dims));
+      }
+    });
+  });
+
+  it('an unexpected state dict key with bad dims shows them', () => {
+    withModule(MHA, (m) => {
+      const sd = { ...stateDictOf(goldenCase(MHA).modules[0]), extra: { data: new Float32Array(2), dims: [2, 0.5] } };
+      badThenGood(m, MHA, () => m.loadStateDict(sd as Record<string, F32Tensor>), RangeError, ["unexpected key 'extra' with dims [2, 0.5]"], 'extra key');
+    });
   });
 });
 

@@ -1,9 +1,10 @@
 // The two modules through the public API: torch-style initialisation, seeds,
-// state dicts, input layouts, weight options, the seed's usage, and a
-// property test against the float64 reference of tests/helpers/reference.ts.
+// state dicts, input layouts, weight options, the seed's usage, 0-size
+// dimensions. Random configurations against the float64 reference of
+// tests/helpers/reference.ts are tests/properties.test.ts.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { env, LinearMultiheadAttention, manualSeed, MultiheadAttention } from 'linformer-wasm';
+import { LinearMultiheadAttention, manualSeed, MultiheadAttention } from 'linformer-wasm';
 import { initForTests } from './helpers/setup.js';
 import { decode, f32 } from './helpers/golden.js';
 import { goldenCases, type GoldenCase } from './helpers/cases.js';
@@ -566,176 +567,10 @@ describe("the seed's three lines (SPEC 2, README)", () => {
   });
 });
 
-// ------------------------------------------------------------------ property test
+// ------------------------------------------------------------------ 0-size dimensions
+// (random configurations against the reference: tests/properties.test.ts)
 
-interface RandomCase {
-  label: string;
-  linformer: boolean;
-  cfg: RefConfig;
-  sd: Record<string, F32Tensor>;
-  query: F32Tensor;
-  key: F32Tensor;
-  value: F32Tensor;
-  fo: { keyPaddingMask?: F32Tensor | U8Tensor; attnMask?: F32Tensor | U8Tensor; needWeights?: boolean; averageAttnWeights?: boolean };
-}
-
-/**
- * Builds the module of a random case with its weights, runs one call and
- * compares output and weights with the float64 reference (SPEC 6).
- */
-function checkAgainstReference(
-  c: RandomCase,
-  linformer: boolean,
-  inputs: { query: RandomCase['query']; key: RandomCase['key']; value: RandomCase['value']; fo: RandomCase['fo'] },
-  what: string,
-): void {
-  const { embedDim, numHeads, seqLen, projK, paramSharing, ...rest } = c.cfg;
-  const m = linformer
-    ? new LinearMultiheadAttention(embedDim, numHeads, { ...rest, seqLen, projK, paramSharing })
-    : new MultiheadAttention(embedDim, numHeads, rest);
-  try {
-    m.loadStateDict(c.sd);
-    const got = m.forward(inputs.query, inputs.key, inputs.value, inputs.fo);
-    const ref = (linformer ? referenceLinformer : referenceMHA)(c.cfg, c.sd, inputs.query, inputs.key, inputs.value, inputs.fo);
-    assertCloseRef(`${what} output`, got.output, ref.output);
-    if (ref.weights === null) assert.equal(got.weights, null, `${what}: weights`);
-    else assertCloseRef(`${what} weights`, got.weights, ref.weights);
-  } finally {
-    m.dispose();
-  }
-}
-
-function randomCase(rng: Rng, linformer: boolean): RandomCase {
-  const H = rng.int(1, 4);
-  const d = rng.int(1, 6);
-  const E = H * d;
-  const selfAttn = rng.bool(0.15);
-  const kvSame = !selfAttn && rng.bool(0.15); // value is the key tensor itself
-  const cfg: RefConfig = {
-    embedDim: E,
-    numHeads: H,
-    bias: rng.bool(0.8),
-    addBiasKV: rng.bool(0.3),
-    addZeroAttn: rng.bool(0.3),
-    kdim: !selfAttn && rng.bool(0.25) ? rng.int(1, 9) : undefined,
-    vdim: !selfAttn && !kvSame && rng.bool(0.25) ? rng.int(1, 9) : undefined,
-    batchFirst: rng.bool(0.3),
-  };
-  if (kvSame) cfg.vdim = cfg.kdim;
-  const unbatched = rng.bool(0.2);
-  const N = unbatched ? 1 : rng.int(1, 3);
-  const L = rng.int(1, 7);
-  const S = selfAttn ? L : rng.int(1, 9);
-  if (linformer) {
-    cfg.seqLen = S + (cfg.addBiasKV ? 1 : 0) + rng.int(0, 4);
-    cfg.projK = rng.int(1, 8);
-    cfg.paramSharing = rng.pick(['none', 'layerwise', 'kv', 'per-head'] as const);
-  }
-  const shape = (rows: number, f: number) => (unbatched ? [rows, f] : cfg.batchFirst ? [N, rows, f] : [rows, N, f]);
-  const query = randn(rng, shape(L, E));
-  const key = selfAttn ? query : randn(rng, shape(S, cfg.kdim ?? E));
-  const value = selfAttn ? query : kvSame ? key : randn(rng, shape(S, cfg.vdim ?? E));
-  const fo: RandomCase['fo'] = {};
-  const keepOne = rng.bool(0.85); // else fully masked rows may occur: NaN where torch gives NaN
-  if (rng.bool(0.35)) {
-    const dims = unbatched ? [S] : [N, S];
-    fo.keyPaddingMask = linformer || rng.bool(0.5) ? boolMask(rng, dims, 0.3, keepOne) : floatMask(rng, dims, 0.25, keepOne);
-  }
-  if (rng.bool(0.35)) {
-    const width = linformer ? cfg.projK! + (cfg.addZeroAttn && rng.bool(0.5) ? 1 : 0) : S;
-    const lead = rng.bool(0.5) ? [] : [unbatched ? H : N * H];
-    const dims = [...lead, L, width];
-    fo.attnMask = rng.bool(0.5) ? boolMask(rng, dims, 0.25, keepOne) : floatMask(rng, dims, 0.2, keepOne);
-  }
-  if (rng.bool(0.2)) fo.needWeights = false;
-  if (rng.bool(0.4)) fo.averageAttnWeights = false;
-  const sd = randomStateDict(rng, cfg, linformer);
-  const label = JSON.stringify({ ...cfg, N: unbatched ? null : N, L, S, selfAttn, kvSame, kpm: fo.keyPaddingMask?.dims, am: fo.attnMask?.dims, nw: fo.needWeights, avg: fo.averageAttnWeights });
-  return { label, linformer, cfg, sd, query, key, value, fo };
-}
-
-describe('property test: random shapes and options against the float64 reference', () => {
-  const runs: [boolean, 'auto' | 'inputs' | 'keys'][] = [[false, 'auto'], [true, 'auto'], [true, 'inputs'], [true, 'keys']];
-  for (const [linformer, order] of runs) {
-    const name = linformer ? `LinearMultiheadAttention (env.sequenceProjection '${order}')` : 'MultiheadAttention';
-    it(`${name}: 80 random cases`, () => {
-      const rng = new Rng(linformer ? 0x11f0 : 0x3aa);
-      const saved = env.sequenceProjection;
-      env.sequenceProjection = order;
-      try {
-        for (let i = 0; i < 80; i++) {
-          const c = randomCase(rng, linformer);
-          checkAgainstReference(c, linformer, c, `case ${i} ${c.label}`);
-        }
-      } finally {
-        env.sequenceProjection = saved;
-      }
-    });
-  }
-
-  it('blocks of query rows (env.scoreBlockFloats tiny): masks and weights line up across blocks', () => {
-    const saved = env.scoreBlockFloats;
-    env.scoreBlockFloats = 7; // a block of 4 query rows whatever P is
-    try {
-      for (const linformer of [false, true]) {
-        const rng = new Rng(linformer ? 71 : 72);
-        for (let i = 0; i < 30; i++) {
-          const c = randomCase(rng, linformer);
-          // longer queries than a block: L from 5 to 14
-          const L = rng.int(5, 14);
-          const E = c.cfg.embedDim;
-          const dims = c.query.dims.length === 2 ? [L, E] : c.cfg.batchFirst ? [c.query.dims[0], L, E] : [L, c.query.dims[1], E];
-          const same = c.key === c.query;
-          const query = randn(rng, dims);
-          const key = same ? query : c.key;
-          const value = c.value === c.query ? query : c.value;
-          if (same) continue; // S = L would have to change too; the other cases cover it
-          const fo = { ...c.fo };
-          if (fo.attnMask) {
-            const am = fo.attnMask.dims;
-            const ndims = [...am.slice(0, -2), L, am[am.length - 1]];
-            fo.attnMask = fo.attnMask.data instanceof Uint8Array ? boolMask(rng, ndims, 0.25) : floatMask(rng, ndims, 0.2);
-          }
-          checkAgainstReference(c, linformer, { query, key, value, fo }, `case ${i} L ${L} ${c.label}`);
-        }
-      }
-    } finally {
-      env.scoreBlockFloats = saved;
-    }
-  });
-
-  it("key and value one tensor, F = E ('kv', 'layerwise'): both projection orders, with padding and bias_k", () => {
-    const saved = env.sequenceProjection;
-    try {
-      for (const order of ['inputs', 'keys'] as const) {
-        env.sequenceProjection = order;
-        for (const paramSharing of ['kv', 'layerwise'] as const) {
-          for (const kdim of [undefined, 6]) {
-            const rng = new Rng(kdim ?? 1);
-            const cfg: RefConfig = { embedDim: 12, numHeads: 3, seqLen: 10, projK: 4, paramSharing, addBiasKV: true, kdim, vdim: kdim };
-            const sd = randomStateDict(rng, cfg, true);
-            const m = new LinearMultiheadAttention(12, 3, { seqLen: 10, projK: 4, paramSharing, addBiasKV: true, kdim, vdim: kdim });
-            try {
-              m.loadStateDict(sd);
-              const q = randn(rng, [5, 2, 12]);
-              const kv = randn(rng, [8, 2, kdim ?? 12]);
-              const kpm = boolMask(rng, [2, 8], 0.3);
-              const got = m.forward(q, kv, kv, { keyPaddingMask: kpm });
-              const ref = referenceLinformer(cfg, sd, q, kv, kv, { keyPaddingMask: kpm });
-              const what = `${order} ${paramSharing} kdim ${kdim}`;
-              assertCloseRef(`${what} output`, got.output, ref.output);
-              assertCloseRef(`${what} weights`, got.weights, ref.weights!);
-            } finally {
-              m.dispose();
-            }
-          }
-        }
-      }
-    } finally {
-      env.sequenceProjection = saved;
-    }
-  });
-
+describe('0-size dimensions', () => {
   for (const linformer of [false, true]) {
     for (const [qd, kd] of [
       [[0, 2, 8], [5, 2, 8]],
@@ -765,45 +600,63 @@ describe('property test: random shapes and options against the float64 reference
       });
     }
   }
+});
 
-  it('layerwise stacks: modules sharing one E, each with its own options, against the reference', () => {
-    const rng = new Rng(909);
-    const E = 12;
-    const H = 3;
-    const base = { seqLen: 9, projK: 4, paramSharing: 'layerwise' as const };
-    const owner = new LinearMultiheadAttention(E, H, base);
-    const mods = [owner];
-    const cfgs: RefConfig[] = [{ embedDim: E, numHeads: H, ...base }];
-    const dicts = [randomStateDict(rng, cfgs[0], true)];
-    try {
-      owner.loadStateDict(dicts[0]);
-      for (const extra of [{ addBiasKV: true }, { bias: false, addZeroAttn: true }, { kdim: 5, vdim: 3 }]) {
-        mods.push(new LinearMultiheadAttention(E, H, { ...base, ...extra, shareWith: owner }));
-        const cfg = { embedDim: E, numHeads: H, ...base, ...extra };
-        cfgs.push(cfg);
-        dicts.push(randomStateDict(rng, { ...cfg, sharesE: true }, true));
-        mods[mods.length - 1].loadStateDict(dicts[dicts.length - 1]);
+// ------------------------------------------------------------------ torch's module API: eval, train, training, names
+
+describe("torch's eval(), train(mode) and training; class names", () => {
+  const kinds = [
+    ['MultiheadAttention', () => new MultiheadAttention(16, 4, { seed: 2 })],
+    ['LinearMultiheadAttention', () => new LinearMultiheadAttention(16, 4, { seed: 2, seqLen: 9, projK: 4 })],
+  ] as const;
+
+  for (const [cls, make] of kinds) {
+    it(`${cls}: eval() and train(false) return the module and change nothing; training is false`, () => {
+      const m = make();
+      try {
+        const rng = new Rng(5);
+        const x = randn(rng, [6, 2, 16]);
+        const before = m.forward(x, x, x);
+        assert.equal(m.training, false);
+        assert.equal(m.eval(), m, 'eval() returns the module');
+        assert.equal(m.train(false), m, 'train(false) returns the module');
+        assert.equal(m.eval().train(false).eval(), m, 'chained');
+        assert.equal(m.training, false);
+        sameOutputs(m.forward(x, x, x), before, `${cls} after eval()`);
+      } finally {
+        m.dispose();
       }
-      mods.forEach((m, i) => {
-        const q = randn(rng, [5, 2, E]);
-        const k = randn(rng, [7, 2, cfgs[i].kdim ?? E]);
-        const v = randn(rng, [7, 2, cfgs[i].vdim ?? E]);
-        const kpm = boolMask(rng, [2, 7], 0.3);
-        const got = m.forward(q, k, v, { keyPaddingMask: kpm });
-        const ref = referenceLinformer(cfgs[i], dicts[i], q, k, v, { keyPaddingMask: kpm }, dicts[0].e_proj_weight);
-        assertCloseRef(`module ${i} output`, got.output, ref.output);
-        assertCloseRef(`module ${i} weights`, got.weights, ref.weights!);
-      });
-      // a new E loaded into the owner is seen by every sharer
-      const fresh = randomStateDict(rng, cfgs[0], true);
-      owner.loadStateDict(fresh);
-      const q = randn(rng, [3, 1, E]);
-      const kv = randn(rng, [6, 1, E]);
-      const got = mods[1].forward(q, kv, kv);
-      const ref = referenceLinformer(cfgs[1], dicts[1], q, kv, kv, {}, fresh.e_proj_weight);
-      assertCloseRef('sharer after the owner loaded a new E', got.output, ref.output);
-    } finally {
-      for (const m of mods.reverse()) m.dispose();
+    });
+
+    it(`${cls}: train() and train(true) throw an Error saying only eval mode exists; a non-boolean mode is a TypeError; the module keeps working`, () => {
+      const m = make();
+      try {
+        const x = randn(new Rng(6), [4, 16]);
+        const before = m.forward(x, x, x);
+        const evalOnly = `${cls}.train: only inference (eval mode) exists: dropout is never applied and there is no backward pass; use eval() or train(false)`;
+        for (const call of [() => m.train(), () => m.train(true)]) {
+          assert.throws(call, (e: Error) => e.constructor === Error && e.message === evalOnly);
+        }
+        for (const [mode, got] of [[1, 'number 1'], ['false', "string 'false'"], [null, 'null']] as const) {
+          assert.throws(
+            () => m.train(mode as unknown as boolean),
+            (e: Error) => e.constructor === TypeError && e.message === `${cls}.train: mode: expected a boolean, got ${got}`,
+          );
+        }
+        assert.equal(m.training, false);
+        sameOutputs(m.forward(x, x, x), before, `${cls} after train() failed`);
+      } finally {
+        m.dispose();
+      }
+    });
+  }
+
+  it("exported classes keep their names, in the Node build and in the minified browser bundle (linformer-wasm/inline)", async () => {
+    const inline = await import('linformer-wasm/inline');
+    for (const lib of [{ LinearMultiheadAttention, MultiheadAttention }, inline]) {
+      assert.equal(lib.LinearMultiheadAttention.name, 'LinearMultiheadAttention');
+      assert.equal(lib.MultiheadAttention.name, 'MultiheadAttention');
     }
+    assert.equal(inline.ops.PackedMatrix.name, 'PackedMatrix');
   });
 });

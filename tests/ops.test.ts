@@ -239,3 +239,113 @@ describe('ops.softmax', () => {
     }
   });
 });
+
+describe('ops.softmax(x, dim): torch.softmax over any axis', () => {
+  /** Asserts fn throws exactly `cls` with exactly `message`. */
+  const throwsExactly = (fn: () => unknown, cls: typeof TypeError | typeof RangeError, message: string) =>
+    assert.throws(fn, (e: Error) => {
+      assert.equal(e.constructor, cls, `${cls.name} expected, got ${e.constructor.name}: ${e.message}`);
+      assert.equal(e.message, message);
+      return true;
+    });
+
+  it('every dim of random 1-D to 4-D tensors, negative and positive, against the float64 reference; d and d − rank agree bit for bit', () => {
+    const rng = new Rng(31);
+    for (let i = 0; i < 60; i++) {
+      const rank = 1 + (i % 4);
+      const dims = Array.from({ length: rank }, () => rng.int(1, 7));
+      const x = randn(rng, dims, rng.pick([0.1, 1, 10]));
+      const copy = copyTensor(x);
+      for (let dim = 0; dim < rank; dim++) {
+        const what = `case ${i}: dims ${dims}, dim ${dim}`;
+        const got = ops.softmax(x, dim);
+        assertCloseRef(what, got, softmax64(x, dim));
+        const negative = ops.softmax(x, dim - rank);
+        assert.deepEqual(negative.dims, got.dims);
+        for (let j = 0; j < got.data.length; j++) assert.ok(Object.is(negative.data[j], got.data[j]), `${what}: dim ${dim - rank} differs at ${j}`);
+      }
+      unchanged('x', x, copy);
+    }
+  });
+
+  it('the reference itself: along dim 0 of a (3, 2) tensor each column sums to 1 and equals exp(x)/Σexp(x) by hand', () => {
+    const x: F32Tensor = { data: Float32Array.from([0, 1, 1, 2, 2, 3]), dims: [3, 2] };
+    const ref = softmax64(x, 0);
+    const e = [Math.exp(0), Math.exp(1), Math.exp(2)];
+    const s = e[0] + e[1] + e[2];
+    for (let r = 0; r < 3; r++) for (let c = 0; c < 2; c++) assert.ok(Math.abs(ref.data[r * 2 + c] - e[r] / s) < 1e-15);
+    assertCloseRef('dim 0', ops.softmax(x, 0), ref);
+  });
+
+  it('no dim and dim -1 are the last axis, bit for bit; a dim other than the last gives another result', () => {
+    const x = randn(new Rng(32), [4, 5, 6]);
+    const last = ops.softmax(x);
+    for (const dim of [-1, 2]) {
+      const y = ops.softmax(x, dim);
+      for (let j = 0; j < y.data.length; j++) assert.ok(Object.is(y.data[j], last.data[j]), `dim ${dim} at ${j}`);
+    }
+    assert.ok(ops.softmax(x, 0).data.some((v, j) => v !== last.data[j]), 'dim 0 equals dim -1');
+  });
+
+  it('large logits, -inf entries and a fully -inf slice (NaN) along every axis of a 3-D tensor', () => {
+    // The hard rows of the last-axis test, laid along axis 1 of a (2, 9, 3) tensor.
+    const rows = [
+      [1000, 999, 998, -1000, 0, 1e30, 1e30, -1e30, 3],
+      [-Infinity, 0, -Infinity, 1, 2, -Infinity, 3, -Infinity, 4],
+      [-Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity],
+      [88, 89, 90, 87, -87, -88, -89, -90, 0],
+      [-1000, -1001, -999, -1e30, -2000, -999.5, -1000.25, -3000, -1e4],
+      [5, 5, 5, 5, 5, 5, 5, 5, 5],
+    ];
+    const x: F32Tensor = { data: new Float32Array(2 * 9 * 3), dims: [2, 9, 3] };
+    rows.forEach((row, r) => row.forEach((v, j) => (x.data[(Math.floor(r / 3) * 9 + j) * 3 + (r % 3)] = v)));
+    const alongAxis1 = softmax64(x, 1);
+    // the fully -inf slice is NaN in the reference, the others are not
+    for (let j = 0; j < 9; j++) {
+      assert.ok(Number.isNaN(alongAxis1.data[(0 * 9 + j) * 3 + 2]), 'the -inf slice is NaN');
+      assert.ok(!Number.isNaN(alongAxis1.data[(1 * 9 + j) * 3 + 2]), 'a finite slice is not NaN');
+    }
+    for (let dim = -3; dim < 3; dim++) assertCloseRef(`dim ${dim}`, ops.softmax(x, dim), softmax64(x, dim));
+  });
+
+  it('4-D with size-1 axes and the softmax axis of length 1 (all ones)', () => {
+    const x = randn(new Rng(33), [1, 3, 1, 5], 4);
+    for (let dim = 0; dim < 4; dim++) assertCloseRef(`dim ${dim}`, ops.softmax(x, dim), softmax64(x, dim));
+    const ones = ops.softmax(x, 2);
+    assert.ok(ones.data.every((v) => v === 1));
+  });
+
+  it('0-size dimensions along any axis give empty tensors of the same shape; dim is still checked against the rank, as torch', () => {
+    for (const [dims, dim] of [[[0, 4], 0], [[0, 4], 1], [[3, 0, 2], 0], [[3, 0, 2], 1], [[3, 0, 2], -1]] as const) {
+      const y = ops.softmax({ data: new Float32Array(0), dims: [...dims] }, dim);
+      assert.deepEqual(y.dims, dims);
+      assert.equal(y.data.length, 0);
+    }
+    throwsExactly(() => ops.softmax({ data: new Float32Array(0), dims: [0, 4] }, 2), RangeError, 'ops.softmax: dim: expected an integer in [-2, 1], got number 2');
+  });
+
+  it('0-d: dim 0 and -1 as torch, the one value becomes 1; dim 1 is a RangeError', () => {
+    const x: F32Tensor = { data: Float32Array.from([3.5]), dims: [] };
+    for (const dim of [0, -1, undefined]) {
+      const y = ops.softmax(x, dim);
+      assert.deepEqual(y.dims, []);
+      assert.deepEqual([...y.data], [1]);
+    }
+    throwsExactly(() => ops.softmax(x, 1), RangeError, 'ops.softmax: dim: expected an integer in [-1, 0], got number 1');
+  });
+
+  it('dim out of range is a RangeError naming the range, as torch; not an integer or not a number is an error too; a good call then works', () => {
+    const rng = new Rng(34);
+    const x = randn(rng, [3, 4]);
+    throwsExactly(() => ops.softmax(x, 2), RangeError, 'ops.softmax: dim: expected an integer in [-2, 1], got number 2');
+    throwsExactly(() => ops.softmax(x, -3), RangeError, 'ops.softmax: dim: expected an integer in [-2, 1], got number -3');
+    throwsExactly(() => ops.softmax(x, 0.5), RangeError, 'ops.softmax: dim: expected an integer in [-2, 1], got number 0.5');
+    throwsExactly(() => ops.softmax(x, NaN), RangeError, 'ops.softmax: dim: expected an integer in [-2, 1], got number NaN');
+    throwsExactly(() => ops.softmax(x, '0' as unknown as number), TypeError, "ops.softmax: dim: expected an integer in [-2, 1], got string '0'");
+    throwsExactly(() => ops.softmax(x, null as unknown as number), TypeError, 'ops.softmax: dim: expected an integer in [-2, 1], got null');
+    throwsExactly(() => ops.softmax(x, { dim: 0 } as unknown as number), TypeError, 'ops.softmax: dim: expected an integer in [-2, 1], got Object');
+    const x4 = randn(rng, [2, 2, 2, 2]);
+    throwsExactly(() => ops.softmax(x4, 4), RangeError, 'ops.softmax: dim: expected an integer in [-4, 3], got number 4');
+    assertCloseRef('after the errors', ops.softmax(x, 0), softmax64(x, 0));
+  });
+});

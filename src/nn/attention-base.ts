@@ -1,8 +1,9 @@
-import { shapeError, shapeStr, typeError } from '../core/errors.js';
+import { describeDims, shapeError, shapeStr, typeError } from '../core/errors.js';
 import { disposeSymbol } from '../core/dispose.js';
 import type { Heap } from '../core/heap.js';
 import { packedSize, WeightsMode } from '../core/kernels.js';
 import { getHeap } from '../core/loader.js';
+import { checkArgument, readOptions, rule, type OptionValues, type Schema, type SchemaOf } from '../core/options.js';
 import { ScratchLayout, type Slot } from '../core/scratch.js';
 import { checkFinite, checkMask, checkTensor, type MaskTensor, type OutputTensor, type Tensor } from '../core/tensor.js';
 import { env } from '../env.js';
@@ -69,6 +70,39 @@ export interface Inputs {
   value: Tensor;
 }
 
+/** torch.nn.MultiheadAttention's keyword arguments, in its order, camelCase; null for kdim/vdim is torch's None. */
+export const MODULE_OPTIONS = {
+  dropout: rule.probability,
+  bias: rule.boolean,
+  addBiasKV: rule.boolean,
+  addZeroAttn: rule.boolean,
+  kdim: rule.orNull(rule.positiveInteger),
+  vdim: rule.orNull(rule.positiveInteger),
+  batchFirst: rule.boolean,
+  // the generator takes 32 bits: a larger seed would silently repeat a smaller one's weights
+  seed: rule.integerIn(0, 2 ** 32 - 1),
+} as const satisfies SchemaOf<MultiheadAttentionOptions>;
+
+export type ModuleOptionValues = OptionValues<typeof MODULE_OPTIONS>;
+
+/** forward's keyword arguments after query, key and value, in torch's order; null masks are torch's None. */
+const FORWARD_OPTIONS = {
+  keyPaddingMask: rule.tensorOrNull<MaskTensor>('a mask { data: Uint8Array | Float32Array, dims }'),
+  needWeights: rule.boolean,
+  attnMask: rule.tensorOrNull<MaskTensor>('a mask { data: Uint8Array | Float32Array, dims }'),
+  averageAttnWeights: rule.boolean,
+} as const satisfies SchemaOf<ForwardOptions>;
+
+const LOAD_OPTIONS = { prefix: rule.string } as const satisfies SchemaOf<LoadOptions>;
+
+/** forward's options with torch's defaults. */
+export interface ForwardSettings {
+  keyPaddingMask: MaskTensor | null;
+  attnMask: MaskTensor | null;
+  need: boolean;
+  average: boolean;
+}
+
 export abstract class AttentionBase {
   readonly embedDim: number;
   readonly numHeads: number;
@@ -82,6 +116,8 @@ export abstract class AttentionBase {
   readonly dropout: number;
 
   protected readonly heap: Heap;
+  /** The public class name, for messages (kept explicitly: a minifier may rename the class). */
+  protected readonly className: string;
   /** Parameters under their torch names, in torch's layout: the source of the packed forms. */
   protected readonly params = new Map<string, Float32Array>();
   private readonly packedQ: number;
@@ -90,21 +126,18 @@ export abstract class AttentionBase {
   private readonly packedOut: number;
   private disposed = false;
 
-  /** `ownBytes`: the subclass's own long-lived buffers, counted in the size check before anything is allocated. */
-  protected constructor(name: string, embedDim: number, numHeads: number, options: MultiheadAttentionOptions, ownBytes = 0) {
+  /**
+   * `options` come from checkArguments. `ownBytes`: the subclass's own
+   * long-lived buffers, counted in the size check before anything is allocated.
+   */
+  protected constructor(name: string, embedDim: number, numHeads: number, options: ModuleOptionValues, ownBytes = 0) {
     this.heap = getHeap();
-    checkPositiveInt(`${name}: embedDim`, embedDim);
-    checkPositiveInt(`${name}: numHeads`, numHeads);
-    if (embedDim % numHeads !== 0) {
-      throw new RangeError(`${name}: embedDim (${embedDim}) must be divisible by numHeads (${numHeads})`);
-    }
+    this.className = name;
     this.embedDim = embedDim;
     this.numHeads = numHeads;
     this.headDim = embedDim / numHeads;
     this.kdim = options.kdim ?? embedDim;
     this.vdim = options.vdim ?? embedDim;
-    checkPositiveInt(`${name}: kdim`, this.kdim);
-    checkPositiveInt(`${name}: vdim`, this.vdim);
     this.bias = options.bias ?? true;
     this.addBiasKV = options.addBiasKV ?? false;
     this.addZeroAttn = options.addZeroAttn ?? false;
@@ -117,6 +150,19 @@ export abstract class AttentionBase {
       `${name}(embedDim ${embedDim}, numHeads ${numHeads}, kdim ${this.kdim}, vdim ${this.vdim})`,
     );
     [this.packedQ, this.packedK, this.packedV, this.packedOut] = this.heap.allocAll(sizes, ['q weights', 'k weights', 'v weights', 'out_proj weights']);
+  }
+
+  /**
+   * The constructor's arguments, checked before anything is allocated:
+   * embedDim and numHeads, then the options against `schema`.
+   */
+  protected static checkArguments<S extends Schema>(name: string, embedDim: unknown, numHeads: unknown, schema: S, options: unknown): OptionValues<S> {
+    checkArgument(name, 'embedDim', rule.positiveInteger, embedDim);
+    checkArgument(name, 'numHeads', rule.positiveInteger, numHeads);
+    if ((embedDim as number) % (numHeads as number) !== 0) {
+      throw new RangeError(`${name}: embedDim (${embedDim}) must be divisible by numHeads (${numHeads})`);
+    }
+    return readOptions(name, schema, options);
   }
 
   // ---------------------------------------------------------------- parameters
@@ -171,7 +217,7 @@ export abstract class AttentionBase {
     }
   }
 
-  protected static generatorFor(options: MultiheadAttentionOptions): Generator {
+  protected static generatorFor(options: ModuleOptionValues): Generator {
     return options.seed === undefined ? defaultGenerator : new Generator(options.seed);
   }
 
@@ -179,17 +225,18 @@ export abstract class AttentionBase {
    * Loads torch state_dict tensors: a plain object or Map of `{ data, dims }`,
    * or the bytes of a .safetensors file (F32; F16/BF16 widened). Every key
    * must be present with torch's shape and finite values; nothing changes
-   * unless all of them are.
+   * unless all of them are. `options` null or undefined: no prefix.
    */
-  loadStateDict(source: StateDictSource, options: LoadOptions = {}): void {
-    this.checkAlive();
-    const dict = toMap(source, options.prefix);
+  loadStateDict(source: StateDictSource, options?: LoadOptions | null): void {
+    this.checkAlive('loadStateDict');
+    const { prefix } = readOptions(`${this.className}.loadStateDict`, LOAD_OPTIONS, options);
+    const dict = toMap(source, prefix);
     const expected = this.paramShapes();
     const optional = this.optionalKeys();
     for (const [key, t] of dict) {
       if (!expected.has(key) && !optional.has(key)) {
         throw new RangeError(
-          `state_dict: unexpected key '${key}' with shape ${shapeStr(describeDims(t))}; expected keys: ${[...expected.keys()].join(', ')}`,
+          `state_dict: unexpected key '${key}' with ${receivedShape(t)}; expected keys: ${[...expected.keys()].join(', ')}`,
         );
       }
     }
@@ -212,7 +259,7 @@ export abstract class AttentionBase {
 
   /** The parameters as torch state_dict tensors (copies), in torch's key order. */
   stateDict(): Record<string, OutputTensor> {
-    this.checkAlive();
+    this.checkAlive('stateDict');
     const out: Record<string, OutputTensor> = {};
     for (const [key, dims] of this.paramShapes()) out[key] = { data: this.params.get(key)!.slice(), dims: dims.slice() };
     return out;
@@ -261,6 +308,35 @@ export abstract class AttentionBase {
 
   // ---------------------------------------------------------------- lifetime
 
+  /**
+   * torch's `module.eval()`: this package only runs inference, so the module
+   * is always in eval mode and this changes nothing. Returns the module, for
+   * chaining as in torch (`new MultiheadAttention(…).eval()`).
+   */
+  eval(): this {
+    return this;
+  }
+
+  /**
+   * torch's `module.train(mode)`. Only inference (eval mode) exists here:
+   * `train()` and `train(true)` throw an Error; `train(false)` is `eval()`
+   * and returns the module. A non-boolean mode is a TypeError, as in torch.
+   */
+  train(mode: boolean = true): this {
+    checkArgument(`${this.className}.train`, 'mode', rule.boolean, mode);
+    if (mode) {
+      throw new Error(
+        `${this.className}.train: only inference (eval mode) exists: dropout is never applied and there is no backward pass; use eval() or train(false)`,
+      );
+    }
+    return this.eval();
+  }
+
+  /** torch's `module.training`: always false, the forward pass runs as torch's eval mode. */
+  get training(): boolean {
+    return false;
+  }
+
   /** Frees this module's wasm memory. Using it afterwards is an error. */
   dispose(): void {
     if (this.disposed) return;
@@ -276,8 +352,17 @@ export abstract class AttentionBase {
   /** Subclasses free their own buffers here. */
   protected releaseOwn(): void {}
 
-  protected checkAlive(): void {
-    if (this.disposed) throw new Error(`${this.constructor.name}: this module has been disposed`);
+  /**
+   * Using a disposed module is a plain Error, not a TypeError or RangeError:
+   * no argument is wrong, the module's lifetime is over.
+   */
+  protected checkAlive(method: string): void {
+    if (this.disposed) throw new Error(`${this.className}.${method}: this module has been disposed; create a new one`);
+  }
+
+  /** True once dispose() has run. */
+  protected get isDisposed(): boolean {
+    return this.disposed;
   }
 
   // ---------------------------------------------------------------- forward steps
@@ -571,23 +656,23 @@ export abstract class AttentionBase {
     return { data, dims: [L, N, E] };
   }
 
-  /** needWeights / averageAttnWeights with torch's defaults. */
-  protected static weightFlags(options: ForwardOptions): { need: boolean; average: boolean } {
-    const need = options.needWeights ?? true;
-    const average = options.averageAttnWeights ?? true;
-    if (typeof need !== 'boolean') throw typeError('needWeights', 'a boolean', need);
-    if (typeof average !== 'boolean') throw typeError('averageAttnWeights', 'a boolean', average);
-    return { need, average };
+  /** forward's options checked, with torch's defaults: needWeights and averageAttnWeights true, no masks. */
+  protected readForwardOptions(options: unknown): ForwardSettings {
+    const o = readOptions(`${this.className}.forward`, FORWARD_OPTIONS, options);
+    return {
+      keyPaddingMask: o.keyPaddingMask ?? null,
+      attnMask: o.attnMask ?? null,
+      need: o.needWeights ?? true,
+      average: o.averageAttnWeights ?? true,
+    };
   }
 }
 
-function checkPositiveInt(arg: string, v: unknown): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw typeError(arg, 'a positive integer', v);
-}
-
-function describeDims(t: unknown): readonly number[] {
-  const dims = (t as { dims?: unknown })?.dims;
-  return Array.isArray(dims) ? dims : [];
+/** An unexpected state dict entry's shape as given: (2, 3), or its dims as received when they are not a shape. */
+function receivedShape(t: unknown): string {
+  const dims = t !== null && typeof t === 'object' ? (t as { dims?: unknown }).dims : undefined;
+  const isShape = Array.isArray(dims) && dims.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0);
+  return isShape ? `shape ${shapeStr(dims)}` : `dims ${describeDims(dims)}`;
 }
 
 function toMap(source: StateDictSource, prefix: string | undefined): Map<string, Tensor> {

@@ -1,10 +1,11 @@
 import { shapeStr, typeError } from '../core/errors.js';
+import { rule, type OptionValues, type SchemaOf } from '../core/options.js';
 import type { Heap } from '../core/heap.js';
 import { packedSize } from '../core/kernels.js';
 import { ScratchLayout, type Slot } from '../core/scratch.js';
-import { checkFinite, checkTensor, type Tensor } from '../core/tensor.js';
+import { checkFinite, checkTensor, type Tensor, type TensorLike } from '../core/tensor.js';
 import { getHeap } from '../core/loader.js';
-import { AttentionBase, type CallShape, type ParamShapes } from './attention-base.js';
+import { AttentionBase, MODULE_OPTIONS, type CallShape, type ParamShapes } from './attention-base.js';
 import { env } from '../env.js';
 import { Generator, xavierNormal, xavierUniform } from './init.js';
 import type { AttentionOutput, ForwardOptions, LinearMultiheadAttentionOptions, ParamSharing } from './types.js';
@@ -65,18 +66,25 @@ export class LinearMultiheadAttention extends AttentionBase {
   private readonly packedAugK: number;
   private readonly packedAugV: number;
 
-  constructor(embedDim: number, numHeads: number, options: LinearMultiheadAttentionOptions = {}) {
+  /**
+   * `options` null or undefined: the defaults (seqLen 512, projK 128,
+   * paramSharing 'none', torch's for the rest). An unknown key (the seed
+   * module's seq_len, a typo) is a TypeError that names the camelCase key to
+   * use; a value of the wrong type is a TypeError, a number out of range a RangeError.
+   */
+  constructor(embedDim: number, numHeads: number, options?: LinearMultiheadAttentionOptions | null) {
     // Everything is checked before the base class allocates anything, so a
     // bad option or a size past wasm's 4 GiB leaves no memory behind.
-    const checked = LinearMultiheadAttention.checkOptions(embedDim, numHeads, options);
-    super('LinearMultiheadAttention', embedDim, numHeads, options, checked.ownBytes);
+    const opts = AttentionBase.checkArguments('LinearMultiheadAttention', embedDim, numHeads, LinearMultiheadAttention.OPTIONS, options);
+    const checked = LinearMultiheadAttention.checkOptions(embedDim, numHeads, opts);
+    super('LinearMultiheadAttention', embedDim, numHeads, opts, checked.ownBytes);
     this.seqLen = checked.seqLen;
     this.projK = checked.projK;
     this.paramSharing = checked.paramSharing;
-    const owner = options.shareWith;
+    const owner = opts.shareWith;
     this.sharesE = owner !== undefined;
 
-    const g = AttentionBase.generatorFor(options);
+    const g = AttentionBase.generatorFor(opts);
     this.initialise(g);
     const eShape = this.projShape();
     this.eProj = owner ? owner.eProj.retain() : new SharedProjection(this.heap, this.initProjection(g, eShape));
@@ -93,22 +101,26 @@ export class LinearMultiheadAttention extends AttentionBase {
     this.upload();
   }
 
-  /** The Linformer options, validated, and the bytes of this module's own buffers; allocates nothing. */
-  private static checkOptions(embedDim: number, numHeads: number, options: LinearMultiheadAttentionOptions) {
+  /** MultiheadAttention's options, the seed module's seq_len, proj_k and param_sharing, and shareWith. */
+  private static readonly OPTIONS = {
+    ...MODULE_OPTIONS,
+    seqLen: rule.positiveInteger,
+    projK: rule.positiveInteger,
+    paramSharing: rule.oneOf(SHARING),
+    shareWith: rule.instanceOf(LinearMultiheadAttention, 'LinearMultiheadAttention'),
+  } as const satisfies SchemaOf<LinearMultiheadAttentionOptions>;
+
+  /**
+   * How the Linformer options fit together (their types and ranges are
+   * checked by then), and the bytes of this module's own buffers; allocates nothing.
+   */
+  private static checkOptions(embedDim: number, numHeads: number, options: OptionValues<typeof LinearMultiheadAttention.OPTIONS>) {
     const seqLen = options.seqLen ?? 512;
     const projK = options.projK ?? 128;
     const paramSharing = options.paramSharing ?? 'none';
-    for (const [name, v] of [['seqLen', seqLen], ['projK', projK]] as const) {
-      if (!Number.isInteger(v) || v <= 0) throw typeError(`LinearMultiheadAttention: ${name}`, 'a positive integer', v);
-    }
-    if (!SHARING.includes(paramSharing)) {
-      throw typeError('LinearMultiheadAttention: paramSharing', `one of ${SHARING.map((s) => `'${s}'`).join(', ')}`, paramSharing);
-    }
     const owner = options.shareWith;
     if (owner !== undefined) {
-      if (!(owner instanceof LinearMultiheadAttention)) {
-        throw typeError('LinearMultiheadAttention: shareWith', 'a LinearMultiheadAttention', owner);
-      }
+      if (owner.isDisposed) throw new Error('LinearMultiheadAttention: shareWith: the module it points to has been disposed');
       if (paramSharing !== 'layerwise' || owner.paramSharing !== 'layerwise') {
         throw new RangeError(
           `LinearMultiheadAttention: shareWith needs paramSharing 'layerwise' on both modules, got '${paramSharing}' and '${owner.paramSharing}'`,
@@ -119,7 +131,6 @@ export class LinearMultiheadAttention extends AttentionBase {
           `LinearMultiheadAttention: shareWith: E of the other module is (${owner.projK}, ${owner.seqLen}), this module needs (${projK}, ${seqLen})`,
         );
       }
-      owner.checkAlive();
     }
     const perHead = paramSharing === 'per-head';
     const matrices = (owner ? 0 : 1) + (paramSharing === 'none' || perHead ? 1 : 0);
@@ -239,30 +250,31 @@ export class LinearMultiheadAttention extends AttentionBase {
    * keyPaddingMask (N, S) is boolean: masked keys and values are zeroed before
    * the sequence projection. attnMask is over the k projected positions.
    * Returns the output and, unless needWeights is false, the weights
-   * (N, L, P) or (N, H, L, P), P = k (+1 with addZeroAttn).
+   * (N, L, P) or (N, H, L, P), P = k (+1 with addZeroAttn). `options` null
+   * or undefined: torch's defaults.
    */
-  forward(query: Tensor, key: Tensor, value: Tensor, options: ForwardOptions = {}): AttentionOutput {
-    this.checkAlive();
+  forward(query: TensorLike, key: TensorLike, value: TensorLike, options?: ForwardOptions | null): AttentionOutput;
+  // Inputs typed as parseInputs lets them through: it rejects any other data before it is read.
+  forward(query: Tensor, key: Tensor, value: Tensor, options?: ForwardOptions | null): AttentionOutput {
+    this.checkAlive('forward');
+    const { keyPaddingMask: kpm, attnMask: am, need, average } = this.readForwardOptions(options);
     const shape = this.parseInputs(query, key, value);
     const { L, N, S } = shape;
     const E = this.embedDim;
     const H = this.numHeads;
     const k = this.projK;
-    const { need, average } = AttentionBase.weightFlags(options);
     const S1 = S + (this.addBiasKV ? 1 : 0);
     if (S1 > this.seqLen) {
       throw new RangeError(
         `key: sequence length ${S}${this.addBiasKV ? ' + 1 (bias_k)' : ''} exceeds seqLen ${this.seqLen} of the E/F projections (key ${shapeStr(key.dims)})`,
       );
     }
-    const kpm = options.keyPaddingMask ?? null;
     if (kpm) {
       if (!this.checkKeyPaddingMask(kpm, shape)) {
         throw typeError('keyPaddingMask.data', 'Uint8Array (Linformer takes a boolean key padding mask only)', kpm.data);
       }
     }
     const P = k + (this.addZeroAttn ? 1 : 0);
-    const am = options.attnMask ?? null;
     const amWidth = am ? this.checkAttnMask(am, shape, this.addZeroAttn ? [k, k + 1] : [k], `the ${k} projected positions`) : 0;
 
     const layout = new ScratchLayout();

@@ -1,6 +1,6 @@
 import { ScratchLayout } from '../core/scratch.js';
-import type { Tensor } from '../core/tensor.js';
-import { AttentionBase } from './attention-base.js';
+import type { Tensor, TensorLike } from '../core/tensor.js';
+import { AttentionBase, MODULE_OPTIONS } from './attention-base.js';
 import type { AttentionOutput, ForwardOptions, MultiheadAttentionOptions } from './types.js';
 
 /**
@@ -10,9 +10,15 @@ import type { AttentionOutput, ForwardOptions, MultiheadAttentionOptions } from 
  * mask are added, as torch 2.x does), softmax, out-projection.
  */
 export class MultiheadAttention extends AttentionBase {
-  constructor(embedDim: number, numHeads: number, options: MultiheadAttentionOptions = {}) {
-    super('MultiheadAttention', embedDim, numHeads, options);
-    this.initialise(AttentionBase.generatorFor(options));
+  /**
+   * `options` null or undefined: torch's defaults. An unknown key (torch's
+   * batch_first, a typo) is a TypeError that names the camelCase key to use;
+   * a value of the wrong type is a TypeError, a number out of range a RangeError.
+   */
+  constructor(embedDim: number, numHeads: number, options?: MultiheadAttentionOptions | null) {
+    const checked = AttentionBase.checkArguments('MultiheadAttention', embedDim, numHeads, MODULE_OPTIONS, options);
+    super('MultiheadAttention', embedDim, numHeads, checked);
+    this.initialise(AttentionBase.generatorFor(checked));
     this.upload();
   }
 
@@ -20,16 +26,17 @@ export class MultiheadAttention extends AttentionBase {
    * query (L, N, E), key (S, N, kdim), value (S, N, vdim) — (N, ·, ·) with
    * batchFirst, or without N unbatched. Returns the output and, unless
    * needWeights is false, the weights (N, L, P) or (N, H, L, P), where P = S
-   * plus one for addBiasKV and one for addZeroAttn.
+   * plus one for addBiasKV and one for addZeroAttn. `options` null or
+   * undefined: torch's defaults.
    */
-  forward(query: Tensor, key: Tensor, value: Tensor, options: ForwardOptions = {}): AttentionOutput {
-    this.checkAlive();
+  forward(query: TensorLike, key: TensorLike, value: TensorLike, options?: ForwardOptions | null): AttentionOutput;
+  // Inputs typed as parseInputs lets them through: it rejects any other data before it is read.
+  forward(query: Tensor, key: Tensor, value: Tensor, options?: ForwardOptions | null): AttentionOutput {
+    this.checkAlive('forward');
+    const { keyPaddingMask: kpm, attnMask: am, need, average } = this.readForwardOptions(options);
     const shape = this.parseInputs(query, key, value);
     const { L, N, S } = shape;
     const H = this.numHeads;
-    const { need, average } = AttentionBase.weightFlags(options);
-    const kpm = options.keyPaddingMask ?? null;
-    const am = options.attnMask ?? null;
     if (kpm) this.checkKeyPaddingMask(kpm, shape);
     const amWidth = am ? this.checkAttnMask(am, shape, [S], 'the source positions') : 0;
 
