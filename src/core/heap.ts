@@ -1,10 +1,16 @@
 import type { Kernels } from './kernels.js';
 
 // The heap owns every byte of the wasm memory past the module's static data.
-// Long-lived buffers (packed weights) come from a first-fit free list; each
-// call's temporaries come from one scratch region that is reused from call to
-// call and only replaced when a larger problem needs more. Only offsets cross
-// into wasm; typed-array views are re-made when the memory grows.
+// Long-lived buffers (packed weights) come from a first-fit free list; a
+// call's temporaries come from one scratch region that lives for that call
+// only and goes back to the free list when it ends, so a large call leaves
+// its memory for the weights made after it. Only offsets cross into wasm;
+// typed-array views are re-made when the memory grows.
+//
+// Every public call runs inside call(): one at a time, since all of them
+// share this memory (a getter of an argument that calls the package again
+// gets an Error instead of a corrupted result), and all-or-nothing, since
+// allocations either succeed or leave the heap as it was.
 
 const PAGE = 65536;
 const ALIGN = 64; // a cache line; also keeps every buffer 16-byte aligned for v128
@@ -14,6 +20,26 @@ export const MAX_MEMORY_BYTES = 4 * 1024 * 1024 * 1024;
 interface Block {
   ptr: number;
   size: number;
+}
+
+/**
+ * Fault injection for the tests: a global switch, read on every allocation
+ * and memory grow, that makes the n-th of them fail as a full memory would.
+ * `globalThis[Symbol.for('linformer-wasm.failAllocation')] = { at: n }`
+ * arms it; `seen` counts the allocations and grows since it was armed.
+ */
+const FAULTS = Symbol.for('linformer-wasm.failAllocation');
+const INJECTED = 'injected allocation failure';
+
+function injectFault(what: string): void {
+  const f = (globalThis as { [FAULTS]?: { at: number; seen?: number } })[FAULTS];
+  if (f === undefined) return;
+  f.seen = (f.seen ?? 0) + 1;
+  if (f.seen === f.at) throw new RangeError(`${what}: ${INJECTED} (${f.at})`);
+}
+
+function isInjected(e: unknown): boolean {
+  return e instanceof RangeError && e.message.includes(INJECTED);
 }
 
 function alignUp(n: number): number {
@@ -26,7 +52,7 @@ export interface MemoryUsage {
   wasmBytes: number;
   /** Bytes held by live buffers (weights and scratch). */
   allocatedBytes: number;
-  /** Size of the reusable scratch region. */
+  /** Size of the scratch region: 0 between calls, since a call's temporaries are given back when it ends. */
   scratchBytes: number;
   /** Highest address ever used: the memory a run needed. */
   peakBytes: number;
@@ -56,6 +82,12 @@ export class Heap {
   private scratchSize = 0;
   private allocated = 0;
   private peak: number;
+  /** The public call under way (its name), or null. */
+  private running: string | null = null;
+  /** The smallest memory size a grow has failed to reach: larger requests fail without trying. */
+  private growLimit = MAX_MEMORY_BYTES + 1;
+  /** Called after a call ends with nothing allocated: the loader may drop this heap and its memory. */
+  onEmpty: (() => void) | null = null;
 
   constructor(memory: WasmMemory, kernels: Kernels) {
     this.memory = memory;
@@ -74,8 +106,40 @@ export class Heap {
     }
   }
 
-  /** Allocates `bytes` (aligned to 64); throws RangeError past wasm's 4 GiB. */
+  /**
+   * Runs one public call, `where` naming it. Calls cannot nest: every call
+   * uses the one scratch region, so a call made while another runs (from a
+   * getter or Proxy of its arguments) is an Error. When the call ends, its
+   * scratch goes back to the free list.
+   */
+  call<T>(where: string, body: () => T): T {
+    this.begin(where);
+    try {
+      return body();
+    } finally {
+      this.end();
+    }
+  }
+
+  /** call()'s two halves, for a constructor, whose super() cannot move into a closure. */
+  begin(where: string): void {
+    if (this.running !== null) {
+      throw new Error(
+        `linformer-wasm: ${where} was called while ${this.running} is running (from a getter, Proxy or callback of its arguments); calls into the package cannot nest`,
+      );
+    }
+    this.running = where;
+  }
+
+  end(): void {
+    this.running = null;
+    this.releaseScratch();
+    if (this.allocated === 0) this.onEmpty?.();
+  }
+
+  /** Allocates `bytes` (aligned to 64); throws RangeError past what the memory can grow to. */
   alloc(bytes: number, what = 'buffer'): number {
+    injectFault(what);
     const size = alignUp(Math.max(bytes, 1));
     for (let i = 0; i < this.free.length; i++) {
       const b = this.free[i];
@@ -108,13 +172,17 @@ export class Heap {
     return ptrs;
   }
 
-  /** Throws the RangeError of a request that cannot fit in wasm's 4 GiB even beside what is allocated now; allocates nothing. */
+  /**
+   * Throws the RangeError of a request that cannot fit beside what is
+   * allocated now: past wasm's 4 GiB, or past a size the memory has already
+   * failed to grow to. Allocates nothing.
+   */
   checkFits(bytes: number, what: string): void {
     const base = alignUp(this.kernels.heap_base());
-    if (base + this.allocated + bytes > MAX_MEMORY_BYTES) {
-      throw new RangeError(
-        `${what}: needs ${bytes} bytes of wasm memory, past wasm's 4 GiB (${this.allocated} bytes allocated)`,
-      );
+    const limit = Math.min(MAX_MEMORY_BYTES, this.growLimit - 1);
+    if (base + this.allocated + bytes > limit) {
+      const which = limit === MAX_MEMORY_BYTES ? "wasm's 4 GiB" : `the ${limit + 1} bytes this engine refused to grow the memory to`;
+      throw new RangeError(`${what}: needs ${bytes} bytes of wasm memory, past ${which} (${this.allocated} bytes allocated)`);
     }
   }
 
@@ -151,18 +219,24 @@ export class Heap {
   }
 
   /**
-   * The scratch region, at least `bytes` long. Its contents are undefined and
-   * last until the next scratch() call: one forward call's temporaries.
+   * The scratch region, at least `bytes` long. Its contents are undefined;
+   * it lasts until the call ends (or a larger scratch() replaces it). If it
+   * cannot be had, the region the call had is kept.
    */
   scratch(bytes: number): number {
     if (bytes > this.scratchSize) {
-      if (this.scratchPtr) this.release(this.scratchPtr);
-      this.scratchPtr = 0;
-      this.scratchSize = 0;
-      this.scratchPtr = this.alloc(bytes, 'scratch');
+      const ptr = this.alloc(bytes, 'scratch');
+      this.releaseScratch();
+      this.scratchPtr = ptr;
       this.scratchSize = alignUp(bytes);
     }
     return this.scratchPtr;
+  }
+
+  private releaseScratch(): void {
+    if (this.scratchPtr) this.release(this.scratchPtr);
+    this.scratchPtr = 0;
+    this.scratchSize = 0;
   }
 
   usage(): MemoryUsage {
@@ -206,12 +280,18 @@ export class Heap {
     const have = this.memory.buffer.byteLength;
     if (end > have) {
       const pages = Math.ceil((end - have) / PAGE);
+      const want = have + pages * PAGE;
+      if (want >= this.growLimit) {
+        throw new RangeError(`${what}: could not grow wasm memory from ${have} to ${want} bytes (this engine refused ${this.growLimit} before)`);
+      }
       try {
+        injectFault(`${what} (memory grow)`);
         this.memory.grow(pages);
       } catch (e) {
-        throw new RangeError(
-          `${what}: could not grow wasm memory from ${have} to ${have + pages * PAGE} bytes (${(e as Error).message})`,
-        );
+        // An engine's cap (a flag, a browser's limit) is only learnt by
+        // hitting it; remember it so later requests fail before trying.
+        if (!isInjected(e)) this.growLimit = Math.min(this.growLimit, want);
+        throw new RangeError(`${what}: could not grow wasm memory from ${have} to ${want} bytes (${(e as Error).message})`);
       }
       this.refresh();
     }

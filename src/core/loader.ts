@@ -76,6 +76,8 @@ export interface Platform {
 let state: LoaderState = 'uninitialised';
 let pending: Promise<void> | null = null;
 let heap: Heap | null = null;
+/** The compiled core, kept to start a fresh instance after the last one was dropped. */
+let compiled: WebAssembly.Module | null = null;
 let info: BackendInfo | null = null;
 let platform: Platform | null = null;
 
@@ -88,9 +90,17 @@ export function loaderState(): LoaderState {
   return state;
 }
 
+/**
+ * A memory that has grown past this is given back when nothing is left in
+ * it: the instance and its memory are dropped, and the next use starts a new
+ * one of one page (wasm memories cannot shrink).
+ */
+const DROP_EMPTY_MEMORY_ABOVE = 4 * 1024 * 1024;
+
 /** The ready heap, or a clear error when init() has not completed. */
 export function getHeap(): Heap {
   if (heap) return heap;
+  if (state === 'ready' && compiled) return (heap = instantiate(compiled));
   const why =
     state === 'loading'
       ? 'init() has not finished: await it before using the package'
@@ -176,15 +186,29 @@ async function load(source: WasmSource | WasmBuilds | undefined, options: InitOp
   } else {
     module = await compile(source, relaxedAvailable);
   }
-  const memory = new WebAssembly.Memory({ initial: 1 });
-  const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  const kernels = instance.exports as unknown as Kernels;
-  heap = new Heap(memory, kernels);
+  compiled = module;
+  heap = instantiate(module);
   info = {
-    build: kernels.uses_relaxed_simd() ? 'relaxed-simd' : 'simd',
+    build: heap.kernels.uses_relaxed_simd() ? 'relaxed-simd' : 'simd',
     relaxedSimdAvailable: relaxedAvailable,
     buildFallback,
   };
+}
+
+/**
+ * A new instance of the core over a new one-page memory, and its heap, which
+ * lets go of both once it is empty and large. The module is small, so the
+ * synchronous instantiation is allowed everywhere, browsers' main threads
+ * and edge workers included.
+ */
+function instantiate(module: WebAssembly.Module): Heap {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const h = new Heap(memory, instance.exports as unknown as Kernels);
+  h.onEmpty = () => {
+    if (heap === h && h.memory.buffer.byteLength > DROP_EMPTY_MEMORY_ABOVE) heap = null;
+  };
+  return h;
 }
 
 async function compile(source: WasmSource, relaxedAvailable: boolean): Promise<WebAssembly.Module> {

@@ -68,30 +68,73 @@ function checkDims(arg: string, dims: unknown): readonly number[] {
   return list as number[];
 }
 
-/** Checks `{ data: Float32Array, dims }` with data.length = ∏dims; returns its dims. */
-export function checkTensor(arg: string, t: unknown): readonly number[] {
-  if (t === null || typeof t !== 'object') throw typeError(arg, 'a tensor { data: Float32Array, dims }', t);
-  const { data, dims } = t as { data: unknown; dims: unknown };
-  if (!(data instanceof Float32Array)) throw typeError(`${arg}.data`, 'Float32Array', data);
-  const d = checkDims(arg, dims);
-  if (data.length !== product(d)) {
-    throw new RangeError(`${arg}: data length ${data.length} does not match dims ${shapeStr(d)} (${product(d)} elements)`);
-  }
-  return d;
+/**
+ * What a call read of a tensor argument: `data` as a plain fixed-length
+ * Float32Array over the caller's memory, and a copy of `dims`. Each is read
+ * from the argument once (a getter or Proxy runs once), checked, and only
+ * this is used afterwards, so nothing the caller's objects do later can
+ * change the sizes the call planned with.
+ */
+export interface TensorView {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+  /** `data` as the caller gave it, for an output written in place (ops.matmul's out). */
+  readonly given: Float32Array;
 }
 
-/** Checks a mask tensor; returns its dims and whether it is boolean. */
-export function checkMask(arg: string, t: unknown): { dims: readonly number[]; boolean: boolean } {
-  if (t === null || typeof t !== 'object') throw typeError(arg, 'a mask { data: Uint8Array | Float32Array, dims }', t);
-  const { data, dims } = t as { data: unknown; dims: unknown };
+/** What a call read of a mask argument (see TensorView); `boolean` for Uint8Array data. */
+export interface MaskView {
+  readonly data: Uint8Array | Float32Array;
+  readonly dims: readonly number[];
+  readonly boolean: boolean;
+}
+
+// The typed-array accessors themselves: a subclass may override `length`
+// and friends on its own prototype, these cannot be.
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const intrinsic = (name: string) => Object.getOwnPropertyDescriptor(TypedArrayPrototype, name)!.get!;
+const lengthOf = intrinsic('length') as (this: ArrayBufferView) => number;
+const bufferOf = intrinsic('buffer') as (this: ArrayBufferView) => ArrayBufferLike;
+const byteOffsetOf = intrinsic('byteOffset') as (this: ArrayBufferView) => number;
+
+/** A plain view of exactly the elements `a` has now, whatever `a` is a subclass of or tracks. */
+function fixedView<T extends Float32Array | Uint8Array>(a: T): T {
+  const View = (a instanceof Float32Array ? Float32Array : Uint8Array) as unknown as new (b: ArrayBufferLike, o: number, n: number) => T;
+  return new View(bufferOf.call(a), byteOffsetOf.call(a), lengthOf.call(a));
+}
+
+/** Reads `{ data, dims }` off `t`, each once; `data` must pass `isData`. */
+function readOnce(arg: string, t: unknown, what: string): { data: unknown; dims: readonly number[] } {
+  if (t === null || typeof t !== 'object') throw typeError(arg, what, t);
+  const data = (t as { data: unknown }).data;
+  const dims = checkDims(arg, (t as { dims: unknown }).dims);
+  return { data, dims };
+}
+
+function checkLength(arg: string, length: number, dims: readonly number[]): void {
+  if (length !== product(dims)) {
+    throw new RangeError(`${arg}: data length ${length} does not match dims ${shapeStr(dims)} (${product(dims)} elements)`);
+  }
+}
+
+/** Reads and checks `{ data: Float32Array, dims }` with data.length = ∏dims. */
+export function readTensor(arg: string, t: unknown): TensorView {
+  const { data, dims } = readOnce(arg, t, 'a tensor { data: Float32Array, dims }');
+  if (!(data instanceof Float32Array)) throw typeError(`${arg}.data`, 'Float32Array', data);
+  const view = fixedView(data);
+  checkLength(arg, view.length, dims);
+  return { data: view, dims, given: data };
+}
+
+/** Reads and checks a mask: Uint8Array (boolean) or Float32Array (additive) data. */
+export function readMask(arg: string, t: unknown): MaskView {
+  const { data, dims } = readOnce(arg, t, 'a mask { data: Uint8Array | Float32Array, dims }');
   if (!(data instanceof Uint8Array) && !(data instanceof Float32Array)) {
     throw typeError(`${arg}.data`, 'Uint8Array (boolean mask) or Float32Array (additive mask)', data);
   }
-  const d = checkDims(arg, dims);
-  if (data.length !== product(d)) {
-    throw new RangeError(`${arg}: data length ${data.length} does not match dims ${shapeStr(d)} (${product(d)} elements)`);
-  }
-  return { dims: d, boolean: data instanceof Uint8Array };
+  const view = fixedView(data);
+  checkLength(arg, view.length, dims);
+  return { data: view, dims, boolean: view instanceof Uint8Array };
 }
 
 /** Throws unless dims equal one of the expected shapes (given as arrays). */

@@ -5,7 +5,7 @@ import { packedSize, WeightsMode } from '../core/kernels.js';
 import { getHeap } from '../core/loader.js';
 import { checkArgument, readOptions, rule, type OptionValues, type Schema, type SchemaOf } from '../core/options.js';
 import { ScratchLayout, type Slot } from '../core/scratch.js';
-import { checkFinite, checkMask, checkTensor, type MaskTensor, type OutputTensor, type Tensor } from '../core/tensor.js';
+import { checkFinite, readMask, readTensor, type MaskTensor, type MaskView, type OutputTensor, type Tensor, type TensorView } from '../core/tensor.js';
 import { env } from '../env.js';
 import { parseSafetensors } from '../io/safetensors.js';
 import { defaultGenerator, Generator, linearWeight, xavierNormal, xavierUniform } from './init.js';
@@ -64,10 +64,15 @@ export interface KeyValueBuffers {
   v: Slot;
 }
 
+/**
+ * query, key and value as the call read them, each once. When the caller
+ * passed one object twice (self-attention), the same view stands for both,
+ * so that it is copied in once.
+ */
 export interface Inputs {
-  query: Tensor;
-  key: Tensor;
-  value: Tensor;
+  query: TensorView;
+  key: TensorView;
+  value: TensorView;
 }
 
 /** torch.nn.MultiheadAttention's keyword arguments, in its order, camelCase; null for kdim/vdim is torch's None. */
@@ -95,10 +100,10 @@ const FORWARD_OPTIONS = {
 
 const LOAD_OPTIONS = { prefix: rule.string } as const satisfies SchemaOf<LoadOptions>;
 
-/** forward's options with torch's defaults. */
+/** forward's options with torch's defaults, the masks as read (see readMask). */
 export interface ForwardSettings {
-  keyPaddingMask: MaskTensor | null;
-  attnMask: MaskTensor | null;
+  keyPaddingMask: MaskView | null;
+  attnMask: MaskView | null;
   need: boolean;
   average: boolean;
 }
@@ -124,13 +129,17 @@ export abstract class AttentionBase {
   private readonly packedK: number;
   private readonly packedV: number;
   private readonly packedOut: number;
+  /** The subclass's own long-lived buffers, allocated with the base's (see the constructor). */
+  protected readonly ownBuffers: readonly number[];
   private disposed = false;
 
   /**
-   * `options` come from checkArguments. `ownBytes`: the subclass's own
-   * long-lived buffers, counted in the size check before anything is allocated.
+   * `options` come from checkArguments. `ownSizes`: the bytes of the
+   * subclass's own long-lived buffers, allocated here with the base's, all
+   * or none, into `ownBuffers`. The caller runs this inside heap.call and
+   * releases everything with freeBuffers() if a later step fails.
    */
-  protected constructor(name: string, embedDim: number, numHeads: number, options: ModuleOptionValues, ownBytes = 0) {
+  protected constructor(name: string, embedDim: number, numHeads: number, options: ModuleOptionValues, ownSizes: readonly number[] = []) {
     this.heap = getHeap();
     this.className = name;
     this.embedDim = embedDim;
@@ -146,10 +155,20 @@ export abstract class AttentionBase {
     const E = embedDim;
     const sizes = [packedSize(E, E), packedSize(this.kdim, E), packedSize(this.vdim, E), packedSize(E, E)].map((f) => f * 4);
     this.heap.checkFits(
-      sizes.reduce((a, b) => a + b, 0) + ownBytes,
+      [...sizes, ...ownSizes].reduce((a, b) => a + b, 0),
       `${name}(embedDim ${embedDim}, numHeads ${numHeads}, kdim ${this.kdim}, vdim ${this.vdim})`,
     );
-    [this.packedQ, this.packedK, this.packedV, this.packedOut] = this.heap.allocAll(sizes, ['q weights', 'k weights', 'v weights', 'out_proj weights']);
+    const what = ['q weights', 'k weights', 'v weights', 'out_proj weights', ...ownSizes.map(() => `${name} buffers`)];
+    const ptrs = this.heap.allocAll([...sizes, ...ownSizes], what);
+    [this.packedQ, this.packedK, this.packedV, this.packedOut] = ptrs;
+    this.ownBuffers = ptrs.slice(4);
+  }
+
+  /** Releases every buffer this module allocated but `keep` (a construction that failed part-way keeps none). */
+  protected freeBuffers(keep = -1): void {
+    for (const ptr of [this.packedQ, this.packedK, this.packedV, this.packedOut, ...this.ownBuffers]) {
+      if (ptr !== keep) this.heap.release(ptr);
+    }
   }
 
   /**
@@ -193,7 +212,7 @@ export abstract class AttentionBase {
   }
 
   /** Keys a state dict may hold beyond paramShapes(), with a check of their value. */
-  protected optionalKeys(): Map<string, (t: Tensor, dict: Map<string, Tensor>) => void> {
+  protected optionalKeys(): Map<string, (t: TensorView, read: ReadonlyMap<string, TensorView>) => void> {
     return new Map();
   }
 
@@ -228,33 +247,41 @@ export abstract class AttentionBase {
    * unless all of them are. `options` null or undefined: no prefix.
    */
   loadStateDict(source: StateDictSource, options?: LoadOptions | null): void {
-    this.checkAlive('loadStateDict');
-    const { prefix } = readOptions(`${this.className}.loadStateDict`, LOAD_OPTIONS, options);
-    const dict = toMap(source, prefix);
-    const expected = this.paramShapes();
-    const optional = this.optionalKeys();
-    for (const [key, t] of dict) {
-      if (!expected.has(key) && !optional.has(key)) {
-        throw new RangeError(
-          `state_dict: unexpected key '${key}' with ${receivedShape(t)}; expected keys: ${[...expected.keys()].join(', ')}`,
-        );
+    this.heap.call(`${this.className}.loadStateDict`, () => {
+      this.checkAlive('loadStateDict');
+      const { prefix } = readOptions(`${this.className}.loadStateDict`, LOAD_OPTIONS, options);
+      const dict = toMap(source, prefix);
+      const expected = this.paramShapes();
+      const optional = this.optionalKeys();
+      for (const [key, t] of dict) {
+        if (!expected.has(key) && !optional.has(key)) {
+          throw new RangeError(
+            `state_dict: unexpected key '${key}' with ${receivedShape(t)}; expected keys: ${[...expected.keys()].join(', ')}`,
+          );
+        }
       }
-    }
-    for (const [key, dims] of expected) {
-      const t = dict.get(key);
-      if (t === undefined) throw new RangeError(`state_dict: missing key '${key}' (expected shape ${shapeStr(dims)})`);
-      const got = checkTensor(`state_dict['${key}']`, t);
-      if (got.length !== dims.length || got.some((d, i) => d !== dims[i])) {
-        throw shapeError(`state_dict['${key}']`, shapeStr(dims), got);
+      // Each tensor is read once; what was read is checked, then used.
+      const read = new Map<string, TensorView>();
+      for (const [key, dims] of expected) {
+        const t = dict.get(key);
+        if (t === undefined) throw new RangeError(`state_dict: missing key '${key}' (expected shape ${shapeStr(dims)})`);
+        const view = readTensor(`state_dict['${key}']`, t);
+        if (view.dims.length !== dims.length || view.dims.some((d, i) => d !== dims[i])) {
+          throw shapeError(`state_dict['${key}']`, shapeStr(dims), view.dims);
+        }
+        checkFinite(`state_dict['${key}']`, view.data);
+        read.set(key, view);
       }
-      checkFinite(`state_dict['${key}']`, t.data);
-    }
-    for (const [key, check] of optional) {
-      const t = dict.get(key);
-      if (t !== undefined) check(t, dict);
-    }
-    for (const key of expected.keys()) this.params.set(key, dict.get(key)!.data.slice());
-    this.upload();
+      for (const [key, check] of optional) {
+        const t = dict.get(key);
+        if (t !== undefined) check(readTensor(`state_dict['${key}']`, t), read);
+      }
+      // All of it is good. The packing's scratch is had before anything
+      // changes, so that the commit below cannot fail half-way.
+      this.heap.scratch(this.uploadScratchBytes());
+      for (const [key, view] of read) this.params.set(key, view.data.slice());
+      this.upload();
+    });
   }
 
   /** The parameters as torch state_dict tensors (copies), in torch's key order. */
@@ -293,6 +320,22 @@ export abstract class AttentionBase {
     this.packLinear(this.packedK, k.weight, k.bias ?? null, E, this.kdim);
     this.packLinear(this.packedV, v.weight, v.bias ?? null, E, this.vdim);
     this.packLinear(this.packedOut, this.params.get('out_proj.weight')!, this.params.get('out_proj.bias') ?? null, E, E);
+  }
+
+  /** (out, in) of every Linear upload() packs, for the scratch it needs. */
+  protected linearShapes(): [number, number][] {
+    const E = this.embedDim;
+    return [[E, E], [E, this.kdim], [E, this.vdim], [E, E]];
+  }
+
+  /** The most scratch one packLinear() of upload() takes. */
+  private uploadScratchBytes(): number {
+    return Math.max(...this.linearShapes().map(([out, inFeatures]) => {
+      const layout = new ScratchLayout();
+      layout.floats(out * inFeatures);
+      layout.floats(out);
+      return layout.totalBytes;
+    }));
   }
 
   /** Packs a torch Linear (weight (out, in), bias (out)) into `dst`. */
@@ -340,17 +383,20 @@ export abstract class AttentionBase {
   /** Frees this module's wasm memory. Using it afterwards is an error. */
   dispose(): void {
     if (this.disposed) return;
-    this.disposed = true;
-    for (const ptr of [this.packedQ, this.packedK, this.packedV, this.packedOut]) this.heap.release(ptr);
-    this.releaseOwn();
+    this.heap.call(`${this.className}.dispose`, () => {
+      this.disposed = true;
+      this.disposeBuffers();
+    });
   }
 
   [disposeSymbol](): void {
     this.dispose();
   }
 
-  /** Subclasses free their own buffers here. */
-  protected releaseOwn(): void {}
+  /** What dispose() frees: every buffer; a subclass keeps what other modules still share. */
+  protected disposeBuffers(): void {
+    this.freeBuffers();
+  }
 
   /**
    * Using a disposed module is a plain Error, not a TypeError or RangeError:
@@ -367,12 +413,20 @@ export abstract class AttentionBase {
 
   // ---------------------------------------------------------------- forward steps
 
-  /** Validates query/key/value and returns the call's shape. */
-  protected parseInputs(query: Tensor, key: Tensor, value: Tensor): CallShape {
+  /**
+   * Reads query, key and value (each once, the same object once) and checks
+   * their shapes; returns what was read and the call's shape.
+   */
+  protected readInputs(query: unknown, key: unknown, value: unknown): { inputs: Inputs; shape: CallShape } {
+    const q = readTensor('query', query);
+    const k = key === query ? q : readTensor('key', key);
+    const v = value === key ? k : value === query ? q : readTensor('value', value);
+    const inputs = { query: q, key: k, value: v };
+    return { inputs, shape: this.callShape(q.dims, k.dims, v.dims) };
+  }
+
+  private callShape(dq: readonly number[], dk: readonly number[], dv: readonly number[]): CallShape {
     const E = this.embedDim;
-    const dq = checkTensor('query', query);
-    const dk = checkTensor('key', key);
-    const dv = checkTensor('value', value);
     if (dq.length === 2) {
       if (dq[1] !== E) throw shapeError('query', `(L, ${E}) or (L, N, ${E})`, dq);
       const S = dk[0];
@@ -396,8 +450,8 @@ export abstract class AttentionBase {
   }
 
   /** Checks a key padding mask's shape ((N, S) or (S) unbatched); returns whether it is boolean. */
-  protected checkKeyPaddingMask(mask: MaskTensor, shape: CallShape): boolean {
-    const { dims, boolean } = checkMask('keyPaddingMask', mask);
+  protected checkKeyPaddingMask(mask: MaskView, shape: CallShape): boolean {
+    const { dims, boolean } = mask;
     const expected = shape.batched ? [shape.N, shape.S] : [shape.S];
     if (dims.length !== expected.length || dims.some((d, i) => d !== expected[i])) {
       throw shapeError('keyPaddingMask', shapeStr(expected), dims);
@@ -410,8 +464,8 @@ export abstract class AttentionBase {
    * (N·H, L, width); (H, L, width) unbatched; `alsoWidth` is a second width
    * that is accepted) and returns the width given.
    */
-  protected checkAttnMask(mask: MaskTensor, shape: CallShape, widths: number[], what: string): number {
-    const { dims } = checkMask('attnMask', mask);
+  protected checkAttnMask(mask: MaskView, shape: CallShape, widths: number[], what: string): number {
+    const { dims } = mask;
     const lead = shape.batched ? shape.N * this.numHeads : this.numHeads;
     for (const w of widths) {
       if (dims.length === 2 && dims[0] === shape.L && dims[1] === w) return w;
@@ -423,7 +477,7 @@ export abstract class AttentionBase {
   }
 
   /** Describes a forward call for the RangeError of one too large for wasm. */
-  protected static callContext(query: Tensor, key: Tensor, need: boolean, average: boolean): () => string {
+  protected static callContext(query: TensorView, key: TensorView, need: boolean, average: boolean): () => string {
     const weights = need ? (average ? ', averaged weights' : ', per-head weights (averageAttnWeights: false)') : '';
     return () => `forward: query ${shapeStr(query.dims)}, key ${shapeStr(key.dims)}${weights}`;
   }
@@ -545,7 +599,7 @@ export abstract class AttentionBase {
    * pads masks with zeros for bias_k/bias_v and the zero-attention row).
    * `rows` rows of `width` values each.
    */
-  protected writeAdditiveMask(slot: Slot, mask: MaskTensor, rows: number, width: number, P: number): void {
+  protected writeAdditiveMask(slot: Slot, mask: MaskView, rows: number, width: number, P: number): void {
     const f32 = this.heap.f32;
     const base = slot.ptr >>> 2;
     const src = mask.data;
@@ -563,12 +617,12 @@ export abstract class AttentionBase {
   }
 
   /** Rows of an attention mask: L, or N·H·L for a 3-D one. */
-  protected attnMaskRows(mask: MaskTensor, L: number): number {
+  protected attnMaskRows(mask: MaskView, L: number): number {
     return (mask.dims.length === 3 ? mask.dims[0] : 1) * L;
   }
 
   /** Writes an attention mask as additive floats of width P; one slice per (n, h) when 3-D. */
-  protected placeAttnMask(slot: Slot, mask: MaskTensor, width: number, P: number, L: number): PlacedMask {
+  protected placeAttnMask(slot: Slot, mask: MaskView, width: number, P: number, L: number): PlacedMask {
     this.writeAdditiveMask(slot, mask, this.attnMaskRows(mask, L), width, P);
     return { slot, headStride: mask.dims.length === 3 ? L * P : 0 };
   }
@@ -660,8 +714,8 @@ export abstract class AttentionBase {
   protected readForwardOptions(options: unknown): ForwardSettings {
     const o = readOptions(`${this.className}.forward`, FORWARD_OPTIONS, options);
     return {
-      keyPaddingMask: o.keyPaddingMask ?? null,
-      attnMask: o.attnMask ?? null,
+      keyPaddingMask: o.keyPaddingMask == null ? null : readMask('keyPaddingMask', o.keyPaddingMask),
+      attnMask: o.attnMask == null ? null : readMask('attnMask', o.attnMask),
       need: o.needWeights ?? true,
       average: o.averageAttnWeights ?? true,
     };

@@ -3,7 +3,7 @@ import { rule, type OptionValues, type SchemaOf } from '../core/options.js';
 import type { Heap } from '../core/heap.js';
 import { packedSize } from '../core/kernels.js';
 import { ScratchLayout, type Slot } from '../core/scratch.js';
-import { checkFinite, checkTensor, type Tensor, type TensorLike } from '../core/tensor.js';
+import { checkFinite, type TensorLike, type TensorView } from '../core/tensor.js';
 import { getHeap } from '../core/loader.js';
 import { AttentionBase, MODULE_OPTIONS, type CallShape, type ParamShapes } from './attention-base.js';
 import { env } from '../env.js';
@@ -19,13 +19,13 @@ const SHARING: readonly ParamSharing[] = ['none', 'layerwise', 'kv', 'per-head']
  */
 class SharedProjection {
   private refs = 1;
-  readonly ptr: number;
 
+  /** `ptr`: data.length floats the module allocated for it. */
   constructor(
     private readonly heap: Heap,
+    readonly ptr: number,
     readonly data: Float32Array,
   ) {
-    this.ptr = heap.alloc(data.length * 4, 'sequence projection');
     this.set(data);
   }
 
@@ -46,8 +46,8 @@ class SharedProjection {
 }
 
 /**
- * Linformer's linear attention (Wang et al. 2020), as the seed module
- * LinearMultiheadAttention defines it, with its head layout fixed (SPEC 4.2):
+ * Linformer's linear attention (Wang et al. 2020), as the PyTorch module
+ * LinearMultiheadAttention defines it, with its head layout fixed (docs/semantics.md):
  * keys and values are projected along the sequence to k positions by E and
  * F, so attention costs O(L·k) instead of O(L·S).
  */
@@ -73,32 +73,49 @@ export class LinearMultiheadAttention extends AttentionBase {
    * use; a value of the wrong type is a TypeError, a number out of range a RangeError.
    */
   constructor(embedDim: number, numHeads: number, options?: LinearMultiheadAttentionOptions | null) {
-    // Everything is checked before the base class allocates anything, so a
-    // bad option or a size past wasm's 4 GiB leaves no memory behind.
-    const opts = AttentionBase.checkArguments('LinearMultiheadAttention', embedDim, numHeads, LinearMultiheadAttention.OPTIONS, options);
-    const checked = LinearMultiheadAttention.checkOptions(embedDim, numHeads, opts);
-    super('LinearMultiheadAttention', embedDim, numHeads, opts, checked.ownBytes);
-    this.seqLen = checked.seqLen;
-    this.projK = checked.projK;
-    this.paramSharing = checked.paramSharing;
-    const owner = opts.shareWith;
-    this.sharesE = owner !== undefined;
+    // One heap call: everything is read and checked, then allocated at once
+    // (the base's buffers and these), then initialised; the shared E is
+    // retained last. A failure at any step frees what was allocated.
+    const heap = getHeap();
+    heap.begin('LinearMultiheadAttention');
+    // Set once the buffers exist (the catch block may not name `this` itself).
+    let freeBuffers: (() => void) | null = null;
+    try {
+      const opts = AttentionBase.checkArguments('LinearMultiheadAttention', embedDim, numHeads, LinearMultiheadAttention.OPTIONS, options);
+      const checked = LinearMultiheadAttention.checkOptions(embedDim, numHeads, opts);
+      super('LinearMultiheadAttention', embedDim, numHeads, opts, checked.ownSizes);
+      freeBuffers = () => this.freeBuffers();
+      this.seqLen = checked.seqLen;
+      this.projK = checked.projK;
+      this.paramSharing = checked.paramSharing;
+      const owner = opts.shareWith;
+      this.sharesE = owner !== undefined;
+      const [biasE, biasF, augK, augV, eOwn, fOwn] = this.ownBuffers;
+      this.biasE = biasE;
+      this.biasF = biasF;
+      // Per-head E_h always takes the 'keys' order, which needs no augmented weights.
+      this.packedAugK = this.paramSharing === 'per-head' ? 0 : augK;
+      this.packedAugV = this.paramSharing === 'per-head' ? 0 : augV;
 
-    const g = AttentionBase.generatorFor(opts);
-    this.initialise(g);
-    const eShape = this.projShape();
-    this.eProj = owner ? owner.eProj.retain() : new SharedProjection(this.heap, this.initProjection(g, eShape));
-    this.fProj = this.separateF ? new SharedProjection(this.heap, this.initProjection(g, eShape)) : null;
-    const k = this.projK;
-    this.params.set('bias_e', xavierNormal(g, [1, 1, k]));
-    this.params.set('bias_f', xavierNormal(g, [1, 1, k]));
-    this.biasE = this.heap.alloc(k * 4, 'bias_e');
-    this.biasF = this.heap.alloc(k * 4, 'bias_f');
-    // Per-head E_h always takes the 'keys' order, which needs no augmented weights.
-    const augmented = this.paramSharing !== 'per-head';
-    this.packedAugK = augmented ? this.heap.alloc(packedSize(this.kdim + 2, embedDim) * 4, 'augmented k weights') : 0;
-    this.packedAugV = augmented ? this.heap.alloc(packedSize(this.vdim + 2, embedDim) * 4, 'augmented v weights') : 0;
-    this.upload();
+      const g = AttentionBase.generatorFor(opts);
+      this.initialise(g);
+      const eShape = this.projShape();
+      const eData = owner ? null : this.initProjection(g, eShape);
+      const fData = this.separateF ? this.initProjection(g, eShape) : null;
+      const k = this.projK;
+      this.params.set('bias_e', xavierNormal(g, [1, 1, k]));
+      this.params.set('bias_f', xavierNormal(g, [1, 1, k]));
+      this.eProj = eData ? new SharedProjection(this.heap, eOwn, eData) : owner!.eProj;
+      // 'none' and 'per-head' have an F of their own, and never borrow E.
+      this.fProj = fData ? new SharedProjection(this.heap, fOwn, fData) : null;
+      this.upload();
+      if (owner) owner.eProj.retain();
+    } catch (e) {
+      freeBuffers?.();
+      throw e;
+    } finally {
+      heap.end();
+    }
   }
 
   /** MultiheadAttention's options, the seed module's seq_len, proj_k and param_sharing, and shareWith. */
@@ -140,9 +157,11 @@ export class LinearMultiheadAttention extends AttentionBase {
       `LinearMultiheadAttention: ${matrices} sequence projection(s) of (${perHead ? `${numHeads}, ` : ''}projK ${projK}, seqLen ${seqLen})`,
     );
     const E = embedDim;
-    const augmentedBytes = perHead ? 0 : (packedSize((options.kdim ?? E) + 2, E) + packedSize((options.vdim ?? E) + 2, E)) * 4;
-    const ownBytes = projBytes + 2 * projK * 4 + augmentedBytes;
-    return { seqLen, projK, paramSharing, ownBytes };
+    const augmented = (features: number) => (perHead ? 0 : packedSize(features + 2, E) * 4);
+    // bias_e, bias_f, the augmented k and v weights, then E and F where this module owns them.
+    const projection = (perHead ? numHeads : 1) * projK * seqLen * 4;
+    const ownSizes = [projK * 4, projK * 4, augmented(options.kdim ?? E), augmented(options.vdim ?? E), ...Array(matrices).fill(projection)];
+    return { seqLen, projK, paramSharing, ownSizes };
   }
 
   /** F is a parameter of its own ('none', 'per-head'); else F = E. */
@@ -174,7 +193,7 @@ export class LinearMultiheadAttention extends AttentionBase {
     return shapes;
   }
 
-  protected override optionalKeys(): Map<string, (t: Tensor, dict: Map<string, Tensor>) => void> {
+  protected override optionalKeys(): Map<string, (t: TensorView, read: ReadonlyMap<string, TensorView>) => void> {
     const keys = super.optionalKeys();
     if (this.sharesE) {
       const refuse = (key: string) => () => {
@@ -186,9 +205,9 @@ export class LinearMultiheadAttention extends AttentionBase {
       keys.set('f_proj_weight', refuse('f_proj_weight'));
     } else if (!this.separateF) {
       // F = E: an f_proj_weight may come along, but only equal to E.
-      keys.set('f_proj_weight', (t, dict) => {
-        const e = dict.get('e_proj_weight')!;
-        const dims = checkTensor("state_dict['f_proj_weight']", t);
+      keys.set('f_proj_weight', (t, read) => {
+        const e = read.get('e_proj_weight')!;
+        const dims = t.dims;
         const ok = dims.length === e.dims.length && dims.every((d, i) => d === e.dims[i]) && t.data.every((v, i) => v === e.data[i]);
         if (!ok) {
           throw new RangeError(
@@ -238,10 +257,20 @@ export class LinearMultiheadAttention extends AttentionBase {
     this.packLinear(this.packedAugV, augment('v', this.vdim), null, E, this.vdim + 2);
   }
 
-  protected override releaseOwn(): void {
+  /** The augmented in-projections are packed too (see packAugmented). */
+  protected override linearShapes(): [number, number][] {
+    const E = this.embedDim;
+    return [...super.linearShapes(), [E, this.kdim + 2], [E, this.vdim + 2]];
+  }
+
+  /**
+   * E is shared by reference (shareWith): this module frees its other
+   * buffers and lets go of E, which is freed with its last user, whichever
+   * module that is.
+   */
+  protected override disposeBuffers(): void {
+    this.freeBuffers(this.sharesE ? -1 : this.eProj.ptr);
     this.eProj.release();
-    this.fProj?.release();
-    for (const ptr of [this.biasE, this.biasF, this.packedAugK, this.packedAugV]) this.heap.release(ptr);
   }
 
   /**
@@ -253,12 +282,14 @@ export class LinearMultiheadAttention extends AttentionBase {
    * (N, L, P) or (N, H, L, P), P = k (+1 with addZeroAttn). `options` null
    * or undefined: torch's defaults.
    */
-  forward(query: TensorLike, key: TensorLike, value: TensorLike, options?: ForwardOptions | null): AttentionOutput;
-  // Inputs typed as parseInputs lets them through: it rejects any other data before it is read.
-  forward(query: Tensor, key: Tensor, value: Tensor, options?: ForwardOptions | null): AttentionOutput {
+  forward(query: TensorLike, key: TensorLike, value: TensorLike, options?: ForwardOptions | null): AttentionOutput {
+    return this.heap.call('LinearMultiheadAttention.forward', () => this.run(query, key, value, options));
+  }
+
+  private run(query: unknown, key: unknown, value: unknown, options: unknown): AttentionOutput {
     this.checkAlive('forward');
     const { keyPaddingMask: kpm, attnMask: am, need, average } = this.readForwardOptions(options);
-    const shape = this.parseInputs(query, key, value);
+    const { inputs, shape } = this.readInputs(query, key, value);
     const { L, N, S } = shape;
     const E = this.embedDim;
     const H = this.numHeads;
@@ -266,7 +297,7 @@ export class LinearMultiheadAttention extends AttentionBase {
     const S1 = S + (this.addBiasKV ? 1 : 0);
     if (S1 > this.seqLen) {
       throw new RangeError(
-        `key: sequence length ${S}${this.addBiasKV ? ' + 1 (bias_k)' : ''} exceeds seqLen ${this.seqLen} of the E/F projections (key ${shapeStr(key.dims)})`,
+        `key: sequence length ${S}${this.addBiasKV ? ' + 1 (bias_k)' : ''} exceeds seqLen ${this.seqLen} of the E/F projections (key ${shapeStr(inputs.key.dims)})`,
       );
     }
     if (kpm) {
@@ -279,7 +310,6 @@ export class LinearMultiheadAttention extends AttentionBase {
 
     const layout = new ScratchLayout();
     const weightsFloats = need ? (average ? N * L * P : N * H * L * P) : null;
-    const inputs = { query, key, value };
     const buf = this.layoutCall(layout, shape, P, weightsFloats);
     const kProj = layout.floats(N * P * E);
     const vProj = layout.floats(N * P * E);
@@ -287,17 +317,17 @@ export class LinearMultiheadAttention extends AttentionBase {
     const mask = kpm ? (kpm.data as Uint8Array) : null;
     if (this.projectionOrder(S1, inputs) === 'inputs') {
       const aug = this.layoutAugmented(layout, shape, inputs, S1);
-      layout.place(this.heap, AttentionBase.callContext(query, key, need, average));
-      this.writeInput(buf.xq, query, shape, L, E);
-      this.writeAugmented(aug.xk, key, this.kdim, shape, S1, mask);
-      if (aug.xv !== aug.xk) this.writeAugmented(aug.xv, value, this.vdim, shape, S1, mask);
+      layout.place(this.heap, AttentionBase.callContext(inputs.query, inputs.key, need, average));
+      this.writeInput(buf.xq, inputs.query, shape, L, E);
+      this.writeAugmented(aug.xk, inputs.key, this.kdim, shape, S1, mask);
+      if (aug.xv !== aug.xk) this.writeAugmented(aug.xv, inputs.value, this.vdim, shape, S1, mask);
       this.projectQuery(buf, shape);
       this.projectInputsThenFeatures(kProj, vProj, aug, shape, S1, P);
     } else {
       const kv = this.layoutKeyValues(layout, buf, shape, inputs, S1);
       const perHead = this.paramSharing === 'per-head';
       const packScratch = layout.floats(packedSize(S1, perHead ? this.headDim : E));
-      layout.place(this.heap, AttentionBase.callContext(query, key, need, average));
+      layout.place(this.heap, AttentionBase.callContext(inputs.query, inputs.key, need, average));
       this.writeInputs(buf, kv, inputs, shape);
       this.projectQuery(buf, shape);
       this.projectKeyValues(kv, shape, S1);
@@ -319,7 +349,7 @@ export class LinearMultiheadAttention extends AttentionBase {
    * Per-head E_h would need one input projection per head, so per-head
    * sharing always takes 'keys'.
    */
-  private projectionOrder(S1: number, inputs: { key: Tensor; value: Tensor }): 'inputs' | 'keys' {
+  private projectionOrder(S1: number, inputs: { key: TensorView; value: TensorView }): 'inputs' | 'keys' {
     if (this.paramSharing === 'per-head') return 'keys';
     if (env.sequenceProjection !== 'auto') return env.sequenceProjection;
     const E = this.embedDim;
@@ -333,7 +363,7 @@ export class LinearMultiheadAttention extends AttentionBase {
   }
 
   /** Key and value inputs widened by two columns each (see writeAugmented), and E·X. */
-  private layoutAugmented(layout: ScratchLayout, shape: CallShape, inputs: { key: Tensor; value: Tensor }, S1: number) {
+  private layoutAugmented(layout: ScratchLayout, shape: CallShape, inputs: { key: TensorView; value: TensorView }, S1: number) {
     const N = shape.N;
     const wk = this.kdim + 2;
     const wv = this.vdim + 2;
@@ -349,7 +379,7 @@ export class LinearMultiheadAttention extends AttentionBase {
    * the augmented weights [Wᵀ; b; bias_k] (see upload) this gives exactly
    * the in-projected keys with padding rows zeroed and the bias_k row appended.
    */
-  private writeAugmented(dst: Slot, t: Tensor, features: number, shape: CallShape, S1: number, mask: Uint8Array | null): void {
+  private writeAugmented(dst: Slot, t: TensorView, features: number, shape: CallShape, S1: number, mask: Uint8Array | null): void {
     const { N, S } = shape;
     const ld = features + 2;
     this.writeInput(dst, t, shape, S, features, ld, S1);

@@ -1,11 +1,12 @@
 import { ScratchLayout } from '../core/scratch.js';
-import type { Tensor, TensorLike } from '../core/tensor.js';
+import { getHeap } from '../core/loader.js';
+import type { TensorLike } from '../core/tensor.js';
 import { AttentionBase, MODULE_OPTIONS } from './attention-base.js';
 import type { AttentionOutput, ForwardOptions, MultiheadAttentionOptions } from './types.js';
 
 /**
  * Standard softmax attention, exactly torch.nn.MultiheadAttention in eval
- * mode (SPEC 4.1): in-projection, q·d^-1/2, bias_k/bias_v and the zero
+ * mode (docs/semantics.md): in-projection, q·d^-1/2, bias_k/bias_v and the zero
  * attention row appended, masks (a float padding mask and a float attention
  * mask are added, as torch 2.x does), softmax, out-projection.
  */
@@ -16,10 +17,24 @@ export class MultiheadAttention extends AttentionBase {
    * a value of the wrong type is a TypeError, a number out of range a RangeError.
    */
   constructor(embedDim: number, numHeads: number, options?: MultiheadAttentionOptions | null) {
-    const checked = AttentionBase.checkArguments('MultiheadAttention', embedDim, numHeads, MODULE_OPTIONS, options);
-    super('MultiheadAttention', embedDim, numHeads, checked);
-    this.initialise(AttentionBase.generatorFor(checked));
-    this.upload();
+    // One heap call: arguments read and checked, buffers allocated, weights
+    // packed; a failure at any step frees what was allocated.
+    const heap = getHeap();
+    heap.begin('MultiheadAttention');
+    // Set once the buffers exist (the catch block may not name `this` itself).
+    let freeBuffers: (() => void) | null = null;
+    try {
+      const checked = AttentionBase.checkArguments('MultiheadAttention', embedDim, numHeads, MODULE_OPTIONS, options);
+      super('MultiheadAttention', embedDim, numHeads, checked);
+      freeBuffers = () => this.freeBuffers();
+      this.initialise(AttentionBase.generatorFor(checked));
+      this.upload();
+    } catch (e) {
+      freeBuffers?.();
+      throw e;
+    } finally {
+      heap.end();
+    }
   }
 
   /**
@@ -29,12 +44,14 @@ export class MultiheadAttention extends AttentionBase {
    * plus one for addBiasKV and one for addZeroAttn. `options` null or
    * undefined: torch's defaults.
    */
-  forward(query: TensorLike, key: TensorLike, value: TensorLike, options?: ForwardOptions | null): AttentionOutput;
-  // Inputs typed as parseInputs lets them through: it rejects any other data before it is read.
-  forward(query: Tensor, key: Tensor, value: Tensor, options?: ForwardOptions | null): AttentionOutput {
+  forward(query: TensorLike, key: TensorLike, value: TensorLike, options?: ForwardOptions | null): AttentionOutput {
+    return this.heap.call('MultiheadAttention.forward', () => this.run(query, key, value, options));
+  }
+
+  private run(query: unknown, key: unknown, value: unknown, options: unknown): AttentionOutput {
     this.checkAlive('forward');
     const { keyPaddingMask: kpm, attnMask: am, need, average } = this.readForwardOptions(options);
-    const shape = this.parseInputs(query, key, value);
+    const { inputs, shape } = this.readInputs(query, key, value);
     const { L, N, S } = shape;
     const H = this.numHeads;
     if (kpm) this.checkKeyPaddingMask(kpm, shape);
@@ -45,11 +62,10 @@ export class MultiheadAttention extends AttentionBase {
     const layout = new ScratchLayout();
     const weightsFloats = need ? (average ? N * L * P : N * H * L * P) : null;
     const buf = this.layoutCall(layout, shape, P, weightsFloats);
-    const inputs = { query, key, value };
     const kv = this.layoutKeyValues(layout, buf, shape, inputs, P);
     const amSlot = am ? layout.floats(this.attnMaskRows(am, L) * P) : null;
     const kpmSlot = kpm ? layout.floats(N * P) : null;
-    layout.place(this.heap, AttentionBase.callContext(query, key, need, average));
+    layout.place(this.heap, AttentionBase.callContext(inputs.query, inputs.key, need, average));
 
     this.writeInputs(buf, kv, inputs, shape);
     this.projectQuery(buf, shape);

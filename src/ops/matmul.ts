@@ -5,7 +5,7 @@ import { getHeap } from '../core/loader.js';
 import { packedSize } from '../core/kernels.js';
 import { readOptions, rule, type SchemaOf } from '../core/options.js';
 import { ScratchLayout } from '../core/scratch.js';
-import { checkTensor, expectShape, makeTensor, type OutputTensor, type Tensor, type TensorLike } from '../core/tensor.js';
+import { expectShape, makeTensor, readTensor, type OutputTensor, type Tensor, type TensorLike, type TensorView } from '../core/tensor.js';
 
 // ops.matmul ↔ assembly/gemm/gemm_f32_4x8_simd.ts, B packed by
 // assembly/packw/pack_b_f32_x8.ts: into scratch on every call, or once by
@@ -57,8 +57,11 @@ export class PackedMatrix {
 
   /** Frees its wasm memory. Using it afterwards is an error. */
   dispose(): void {
-    if (this.ptr !== 0) this.heap.release(this.ptr);
-    this.ptr = 0;
+    if (this.ptr === 0) return;
+    this.heap.call('PackedMatrix.dispose', () => {
+      this.heap.release(this.ptr);
+      this.ptr = 0;
+    });
   }
 
   [disposeSymbol](): void {
@@ -74,26 +77,30 @@ const MATMUL_OPTIONS = {
   out: rule.tensorOrNull<Tensor>('a tensor { data: Float32Array, dims }'),
 } as const satisfies SchemaOf<MatmulOutOptions>;
 
-/** The (K, N) that b multiplies as, checked. */
-function rhsDims(b: TensorLike, transposeB: boolean): [number, number] {
-  const db = checkTensor('b', b);
+/** b as read, and the (K, N) it multiplies as, checked. */
+function readRhs(b: unknown, transposeB: boolean): { tb: TensorView; k: number; n: number } {
+  const tb = readTensor('b', b);
+  const db = tb.dims;
   if (db.length !== 2) throw shapeError('b', transposeB ? '(N, K)' : '(K, N)', db);
-  return transposeB ? [db[1], db[0]] : [db[0], db[1]];
+  const [k, n] = transposeB ? [db[1], db[0]] : [db[0], db[1]];
+  return { tb, k, n };
 }
 
 /** Packs b (K, N) — or (N, K) with `transposeB` — once, for ops.matmul(a, packed). */
 export function prepack(b: TensorLike, options?: MatmulOptions | null): PackedMatrix {
   const heap = getHeap();
-  const { transposeB = false } = readOptions('ops.prepack', PREPACK_OPTIONS, options);
-  const [k, n] = rhsDims(b, transposeB);
-  const layout = new ScratchLayout();
-  const sb = layout.floats(k * n);
-  layout.place(heap, () => `prepack: b ${shapeStr(b.dims)}`);
-  const ptr = heap.alloc(packedSize(k, n) * 4, `prepack: b ${shapeStr(b.dims)}`);
-  // rhsDims (checkTensor) has made sure the data is a Float32Array.
-  heap.write(sb.ptr, (b as Tensor).data);
-  heap.kernels.pack_b_f32_x8(ptr, sb.ptr, transposeB ? k : n, k, n, transposeB ? 1 : 0, 0);
-  return new PackedMatrix(heap, ptr, k, n);
+  return heap.call('ops.prepack', () => {
+    const { transposeB = false } = readOptions('ops.prepack', PREPACK_OPTIONS, options);
+    const { tb, k, n } = readRhs(b, transposeB);
+    const layout = new ScratchLayout();
+    const sb = layout.floats(k * n);
+    layout.place(heap, () => `prepack: b ${shapeStr(tb.dims)}`);
+    // The scratch is had first: if the packed buffer cannot be, nothing is left behind.
+    const ptr = heap.alloc(packedSize(k, n) * 4, `prepack: b ${shapeStr(tb.dims)}`);
+    heap.write(sb.ptr, tb.data);
+    heap.kernels.pack_b_f32_x8(ptr, sb.ptr, transposeB ? k : n, k, n, transposeB ? 1 : 0, 0);
+    return new PackedMatrix(heap, ptr, k, n);
+  });
 }
 
 /**
@@ -103,8 +110,13 @@ export function prepack(b: TensorLike, options?: MatmulOptions | null): PackedMa
  */
 export function matmul(a: TensorLike, b: TensorLike | PackedMatrix, options?: MatmulOutOptions | null): OutputTensor {
   const heap = getHeap();
+  return heap.call('ops.matmul', () => multiply(heap, a, b, options));
+}
+
+function multiply(heap: Heap, a: unknown, b: unknown, options: unknown): OutputTensor {
   const { transposeB = false, out = null } = readOptions('ops.matmul', MATMUL_OPTIONS, options);
-  const da = checkTensor('a', a);
+  const ta = readTensor('a', a);
+  const da = ta.dims;
   if (da.length !== 2) throw shapeError('a', '(M, K)', da);
   const [m, k] = da;
   const prepacked = b instanceof PackedMatrix ? b : null;
@@ -114,32 +126,33 @@ export function matmul(a: TensorLike, b: TensorLike | PackedMatrix, options?: Ma
     // It was packed in its orientation; a transposeB here would be silently ignored.
     throw new RangeError('ops.matmul: transposeB: expected false or undefined with a PackedMatrix b (ops.prepack(b, { transposeB }) sets its orientation), got true');
   }
-  const [kb, n] = prepacked ? prepacked.dims : rhsDims(b as Tensor, transposeB);
+  const rhs = prepacked ? null : readRhs(b, transposeB);
+  const [kb, n] = rhs ? [rhs.k, rhs.n] : prepacked!.dims;
   if (kb !== k) {
-    const got = prepacked ? `a PackedMatrix of (${kb}, ${n})` : shapeStr((b as Tensor).dims);
+    const got = rhs ? shapeStr(rhs.tb.dims) : `a PackedMatrix of (${kb}, ${n})`;
     throw new RangeError(
       `b: expected shape ${transposeB && !prepacked ? `(N, ${k})` : `(${k}, N)`} to match a ${shapeStr(da)}, got ${got}`,
     );
   }
-  if (out !== null) expectShape('out', checkTensor('out', out), [m, n]);
+  const tout = out === null ? null : readTensor('out', out);
+  if (tout) expectShape('out', tout.dims, [m, n]);
   const layout = new ScratchLayout();
   const sa = layout.floats(m * k);
   const sb = prepacked ? null : layout.floats(k * n);
   const packed = prepacked ? null : layout.floats(packedSize(k, n));
   const sc = layout.floats(m * n);
-  layout.place(heap, () => `matmul: a ${shapeStr(da)}, b ${prepacked ? `packed (${kb}, ${n})` : shapeStr((b as Tensor).dims)}${transposeB ? ' (transposeB)' : ''}`);
-  // checkTensor has made sure a's and b's data are Float32Arrays.
-  heap.write(sa.ptr, (a as Tensor).data);
+  layout.place(heap, () => `matmul: a ${shapeStr(da)}, b ${rhs ? shapeStr(rhs.tb.dims) : `packed (${kb}, ${n})`}${transposeB ? ' (transposeB)' : ''}`);
+  heap.write(sa.ptr, ta.data);
   const kern = heap.kernels;
   let panels: number;
   if (prepacked) panels = prepackedPanels;
   else {
-    heap.write(sb!.ptr, (b as Tensor).data);
+    heap.write(sb!.ptr, rhs!.tb.data);
     kern.pack_b_f32_x8(packed!.ptr, sb!.ptr, transposeB ? k : n, k, n, transposeB ? 1 : 0, 0);
     panels = packed!.ptr;
   }
   kern.gemm_f32_4x8_simd(sc.ptr, n, sa.ptr, k, panels, m, n, k, 0);
-  if (out === null) return makeTensor(heap.read(sc.ptr, m * n), [m, n]);
-  heap.readInto(sc.ptr, out.data);
-  return makeTensor(out.data, [m, n]);
+  if (tout === null) return makeTensor(heap.read(sc.ptr, m * n), [m, n]);
+  heap.readInto(sc.ptr, tout.data);
+  return makeTensor(tout.given, [m, n]);
 }

@@ -2,7 +2,7 @@ import { shapeStr } from '../core/errors.js';
 import { getHeap } from '../core/loader.js';
 import { checkArgument, rule } from '../core/options.js';
 import { ScratchLayout } from '../core/scratch.js';
-import { checkTensor, makeTensor, product, type OutputTensor, type Tensor, type TensorLike } from '../core/tensor.js';
+import { makeTensor, product, readTensor, type OutputTensor, type TensorLike } from '../core/tensor.js';
 
 // ops.softmax ↔ assembly/softmax/softmax_f32_simd.ts, which works on rows:
 // for another axis the copy into wasm moves that axis last, and the copy
@@ -15,7 +15,9 @@ import { checkTensor, makeTensor, product, type OutputTensor, type Tensor, type 
  */
 export function softmax(x: TensorLike, dim: number = -1): OutputTensor {
   const heap = getHeap();
-  const dx = checkTensor('x', x);
+  return heap.call('ops.softmax', () => {
+  const tx = readTensor('x', x);
+  const dx = tx.dims;
   const rank = dx.length;
   // torch: a 0-d tensor has the one dim 0 (or -1)
   const lowest = -Math.max(rank, 1);
@@ -25,8 +27,7 @@ export function softmax(x: TensorLike, dim: number = -1): OutputTensor {
   const outer = product(dx.slice(0, axis));
   const inner = product(dx.slice(axis + 1));
   const rows = outer * inner;
-  // checkTensor has made sure the data is a Float32Array.
-  const data = (x as Tensor).data;
+  const data = tx.data;
   if (data.length === 0) return makeTensor(new Float32Array(0), dx.slice());
   const layout = new ScratchLayout();
   const sx = layout.floats(rows * cols);
@@ -39,6 +40,7 @@ export function softmax(x: TensorLike, dim: number = -1): OutputTensor {
   const out = new Float32Array(data.length);
   moveAxis(heap.f32, out, sx.ptr >>> 2, outer, cols, inner, 'back');
   return makeTensor(out, dx.slice());
+  });
 }
 
 /**
