@@ -1,4 +1,4 @@
-// SPEC 5: every bad input gets a TypeError or RangeError naming the argument,
+// docs/semantics.md, Errors: every bad input gets a TypeError or RangeError naming the argument,
 // the expected and the received shape or type, and the module keeps working:
 // each bad call is followed by a good call on the SAME module that must still
 // match its PyTorch golden case.
@@ -688,7 +688,7 @@ describe('NaN and ±Infinity in inputs propagate as torch does (against the floa
             const kpm = boolMask(new Rng(3), [N, S], 0, false);
             kpm.data[1 * S + 4] = 1;
             const got = check('NaN in a padded key row', q, k, v, { keyPaddingMask: kpm });
-            // torch adds -inf to the NaN score (still NaN); Linformer zeroes the padded rows first (SPEC 4.2, 3)
+            // torch adds -inf to the NaN score (still NaN); Linformer zeroes the padded rows first (docs/semantics.md)
             assert.deepEqual(nanRows(got.output), linformer ? [] : allRows(1, L));
           }
           {

@@ -543,7 +543,7 @@ describe('input layouts and weight options', () => {
 
 // ------------------------------------------------------------------ the seed's usage
 
-describe("the seed's three lines (SPEC 2, README)", () => {
+describe("the three lines from PyTorch (README)", () => {
   it("new LinearMultiheadAttention(E, H, { seqLen: 512, projK: 256, paramSharing: 'layerwise' }), loadStateDict, forward", () => {
     const embedDim = 32;
     const numHeads = 4;

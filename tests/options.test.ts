@@ -1,4 +1,4 @@
-// SPEC 5, "options are checked for type and range, null included": every
+// Options are checked for type and range, null included: every
 // public entry's options (the constructors, forward, loadStateDict, ops.matmul,
 // ops.prepack) and scalar arguments (ops.linear's bias), grouped by entry,
 // good cases beside bad ones. null and undefined options are the defaults

@@ -23,7 +23,7 @@ import { madd } from './simd';
 // relaxed one (assembly/__tests__/exhaustive/). assembly/__tests__/exp.spec.ts
 // holds it to 2.5e-7 on a dense sweep. Cephes' degree-7 polynomial
 // would give 1 ulp at two more multiply-adds per vector; softmax does not
-// need it (SPEC 6 allows 1e-4 relative).
+// need it (the package promises 1e-4 relative, docs/semantics.md).
 
 const LOG2E: f32 = 1.44269504088896341;
 const MAGIC: f32 = 12583039.0; // 1.5·2^23 + 127

@@ -68,7 +68,7 @@ export class LinearMultiheadAttention extends AttentionBase {
 
   /**
    * `options` null or undefined: the defaults (seqLen 512, projK 128,
-   * paramSharing 'none', torch's for the rest). An unknown key (the seed
+   * paramSharing 'none', torch's for the rest). An unknown key (the PyTorch
    * module's seq_len, a typo) is a TypeError that names the camelCase key to
    * use; a value of the wrong type is a TypeError, a number out of range a RangeError.
    */
@@ -118,7 +118,7 @@ export class LinearMultiheadAttention extends AttentionBase {
     }
   }
 
-  /** MultiheadAttention's options, the seed module's seq_len, proj_k and param_sharing, and shareWith. */
+  /** MultiheadAttention's options, the PyTorch Linformer module's seq_len, proj_k and param_sharing, and shareWith. */
   private static readonly OPTIONS = {
     ...MODULE_OPTIONS,
     seqLen: rule.positiveInteger,

@@ -21,7 +21,7 @@ export interface MultiheadAttentionOptions {
   seed?: number;
 }
 
-/** How Linformer's E (keys) and F (values) projections are shared (SPEC 4.3). */
+/** How Linformer's E (keys) and F (values) projections are shared (docs/semantics.md). */
 export type ParamSharing = 'none' | 'layerwise' | 'kv' | 'per-head';
 
 /** Options of LinearMultiheadAttention: those of MultiheadAttention and Linformer's projections, as torch's Linformer names them. */

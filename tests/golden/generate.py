@@ -82,7 +82,7 @@ DEFAULTS = {"bias": True, "addBiasKV": False, "addZeroAttn": False, "kdim": None
 
 
 def json_options(opts):
-    """SPEC 2 option names; defaults omitted (seqLen/projK always given for Linformer)."""
+    """The package's option names; defaults omitted (seqLen/projK always given for Linformer)."""
     return {k: v for k, v in opts.items()
             if k not in ("embedDim", "numHeads") and (k not in DEFAULTS or DEFAULTS[k] != v)}
 
@@ -108,7 +108,7 @@ def xavier_uniform(*shape):
 
 
 def make_linformer_state(opts, own_e=True, include_f=False):
-    """Initialised as SPEC 2 (xavier-uniform in-proj and E/F, xavier-normal bias_*,
+    """Initialised as torch does (xavier-uniform in-proj and E/F, xavier-normal bias_*,
     out_proj as torch Linear), then in/out biases randn*0.1 so they are exercised."""
     E, H = opts["embedDim"], opts["numHeads"]
     kdim, vdim = opts.get("kdim") or E, opts.get("vdim") or E
@@ -287,7 +287,7 @@ def run_call(mod, sd32, shared_e32, call):
             o32, w32 = m32(query.clone(), key.clone(), value.clone(), key_padding_mask=k2,
                            need_weights=nw, attn_mask=a2, average_attn_weights=avg)
         CHECKS["mha-f32-torch"] += 1
-    # SPEC 6 tolerance: a float32 computation must land within it
+    # The package's tolerance (docs/semantics.md): a float32 computation must land within it
     close(o32, out, 1e-4, 1e-5, "float32 output")
     close(w32, w, 1e-4, 1e-5, "float32 weights")
     CHECKS["f32-conditioning"] += 1

@@ -1,9 +1,9 @@
-"""Float64 reference implementations behind the golden files (see SPEC.md 4).
+"""Float64 reference implementations behind the golden files (see docs/semantics.md).
 
 - ``mha_torch``: torch's own ``nn.MultiheadAttention`` run in float64, with the
   torch 2.x mask rule applied where torch 1.13 differs (see ``merge_masks_2x``).
 - ``mha_direct``: the same attention written out op by op (a cross-check).
-- ``linformer``: Linformer attention written from SPEC 4.2/4.3.
+- ``linformer``: Linformer attention written from docs/semantics.md.
 - ``seed_linformer``: the seed ``LinearMultiheadAttention`` forward pass
   (kuixu/Linear-Multihead-Attention, ``linear_multi_head_attention_forward``)
   transcribed op for op, with its reshape fixed (permute to (k, N, E) before
@@ -138,7 +138,7 @@ def _attn_mask_4d(attn_mask, N, H, L, P, dtype):
 
 def mha_direct(opts, params, query, key, value, key_padding_mask=None, attn_mask=None,
                need_weights=True, average_attn_weights=True):
-    """Standard attention written out (SPEC 4.1), float64, torch 2.x mask rule."""
+    """Standard attention written out (docs/semantics.md), float64, torch 2.x mask rule."""
     E, H = opts["embedDim"], opts["numHeads"]
     d = E // H
     bf = opts.get("batchFirst", False)
@@ -175,7 +175,7 @@ def mha_direct(opts, params, query, key, value, key_padding_mask=None, attn_mask
 
 def linformer(opts, params, query, key, value, key_padding_mask=None, attn_mask=None,
               need_weights=True, average_attn_weights=True, shared_e=None):
-    """Linformer attention (SPEC 4.2/4.3) in float64.
+    """Linformer attention (docs/semantics.md) in float64.
 
     ``shared_e``: the owner's e_proj_weight for a 'layerwise' module built with
     shareWith (its own params then hold no e/f_proj_weight).

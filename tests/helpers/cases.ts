@@ -65,7 +65,7 @@ export function callInputs(call: GoldenCall) {
   };
 }
 
-/** Runs a golden call on `mod` and checks output and weights within SPEC 6. */
+/** Runs a golden call on `mod` and checks output and weights within the package's tolerance (docs/semantics.md, Numerics). */
 export function checkGoldenCall(mod: Attention, call: GoldenCall, what: string): void {
   const { query, key, value, options } = callInputs(call);
   const { output, weights } = mod.forward(query, key, value, options);

@@ -1,5 +1,5 @@
 // Reads the PyTorch golden files (tests/golden/*.json, written by
-// tests/golden/generate.py) and compares results within SPEC 6.
+// tests/golden/generate.py) and compares results within the tolerance of docs/semantics.md.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
@@ -64,7 +64,7 @@ export function loadGolden<T = any>(file: string): { torch: string; cases: T[] }
   return JSON.parse(readFileSync(goldenDir + file, 'utf8'));
 }
 
-/** SPEC 6: |got − torch| ≤ 1e-5 + 1e-4·|torch| everywhere; NaN exactly where torch has NaN. */
+/** docs/semantics.md, Numerics: |got − torch| ≤ 1e-5 + 1e-4·|torch| everywhere; NaN exactly where torch has NaN. */
 export function assertClose(
   what: string,
   got: { dims: readonly number[]; data: Float32Array },
