@@ -3,7 +3,9 @@
 // linear memory, which is imported so that it can be shared later.
 
 export { packed_b_size, pack_b_f32_x8 } from './packw/pack_b_f32_x8';
+export { gemm_f32, set_gemm_tile } from './gemm/gemm_f32';
 export { gemm_f32_4x8_simd } from './gemm/gemm_f32_4x8_simd';
+export { gemm_f32_6x8_simd } from './gemm/gemm_f32_6x8_simd';
 export { gemm_f32_scalar } from './gemm/gemm_f32_scalar';
 export { expminusmax_f32_simd } from './softmax/expminusmax_f32_simd';
 export { expminusmax_f32_scalar } from './softmax/expminusmax_f32_scalar';

@@ -1,5 +1,6 @@
 // Flags that tune the package, in one place. Change them before a call;
-// each is read when it is needed.
+// each is read, and checked, when it is needed (envValue).
+import { checkArgument, rule, type Rule } from './core/options.js';
 
 export const env = {
   /**
@@ -19,4 +20,25 @@ export const env = {
    * @defaultValue 'auto'
    */
   sequenceProjection: 'auto' as 'auto' | 'inputs' | 'keys',
+
+  /**
+   * The GEMM register tile, chosen by init(): 'auto' times 4×8 against 6×8
+   * (about 40 ms, relaxed-SIMD build only) and keeps the faster; '4x8' or
+   * '6x8' skips the timing. Both give the same bits. Set it before init();
+   * backendInfo().gemmTile says which one runs.
+   * @defaultValue 'auto'
+   */
+  gemmTile: 'auto' as 'auto' | '4x8' | '6x8',
 };
+
+/** What each flag may be. */
+const ENV_RULES = {
+  scoreBlockFloats: rule.positiveInteger,
+  sequenceProjection: rule.oneOf(['auto', 'inputs', 'keys'] as const),
+  gemmTile: rule.oneOf(['auto', '4x8', '6x8'] as const),
+};
+
+/** A flag's value, checked: a bad one is a TypeError or RangeError naming env.<key>, before any work is done. */
+export function envValue<K extends keyof typeof env>(key: K): (typeof env)[K] {
+  return checkArgument('linformer-wasm: env', key, ENV_RULES[key] as Rule<unknown>, env[key]) as (typeof env)[K];
+}

@@ -14,6 +14,7 @@ export {
 } from './core/loader.js';
 export type { MaskTensor, OutputTensor, Tensor, TensorData, TensorLike } from './core/tensor.js';
 export type { MemoryUsage } from './core/heap.js';
+export type { GemmTile } from './core/gemm-tile.js';
 export { env } from './env.js';
 export { MultiheadAttention } from './nn/multihead-attention.js';
 export { LinearMultiheadAttention } from './nn/linear-multihead-attention.js';

@@ -106,6 +106,15 @@ describe('inputs are read once', () => {
     sameBits(a.forward(x, x, x).output.data, a.forward(plain, plain, plain).output.data, 'output');
   });
 
+  it('a Proxy of a Float32Array as data is a TypeError naming the argument (its elements could change as they are read)', () => {
+    const x = { dims: [2, 1, 8], data: new Float32Array(16) };
+    const proxied = { dims: [2, 1, 8], data: new Proxy(new Float32Array(16), {}) };
+    assert.throws(() => a.forward(proxied, x, x), { name: 'TypeError', message: /^query\.data: expected Float32Array/ });
+    const mask = { dims: [1, 2], data: new Proxy(new Uint8Array(2), {}) };
+    assert.throws(() => a.forward(x, x, x, { keyPaddingMask: mask }), { name: 'TypeError', message: /^keyPaddingMask\.data: expected Uint8Array/ });
+    assert.throws(() => ops.softmax({ dims: [16], data: proxied.data }), { name: 'TypeError', message: /^x\.data: expected Float32Array/ });
+  });
+
   it('a state dict whose tensors change between reads loads what was read and checked', () => {
     const sd = a.stateDict();
     let reads = 0;
@@ -117,6 +126,36 @@ describe('inputs are read once', () => {
       sameBits(m.stateDict()['in_proj_weight'].data, w.data, 'the weights read once');
       const x = { dims: [3, 8], data: new Float32Array(24).fill(0.1) };
       sameBits(m.forward(x, x, x).output.data, a.forward(x, x, x).output.data, 'forward with them');
+    } finally {
+      m.dispose();
+    }
+  });
+});
+
+describe('flags and the generator are checked where they are read', () => {
+  it('a bad env flag is a TypeError or RangeError naming it, before any work; manualSeed checks its seed', async () => {
+    const { env, manualSeed } = await import('linformer-wasm');
+    const m = buildOne(LIN);
+    try {
+      const want = goldenForward(m, LIN);
+      for (const [key, value, kind] of [
+        ['scoreBlockFloats', 0, RangeError],
+        ['scoreBlockFloats', 'many', TypeError],
+        ['sequenceProjection', 'sideways', RangeError],
+      ] as const) {
+        const before = (env as Record<string, unknown>)[key];
+        (env as Record<string, unknown>)[key] = value;
+        try {
+          assert.throws(() => goldenForward(m, LIN), (e: unknown) => e instanceof kind && (e as Error).message.startsWith(`linformer-wasm: env: ${key}: expected`));
+        } finally {
+          (env as Record<string, unknown>)[key] = before;
+        }
+        sameBits(goldenForward(m, LIN).data, want.data, `after env.${key} = ${String(value)}`);
+      }
+      for (const [seed, kind] of [[-1, RangeError], [0.5, RangeError], [2 ** 32, RangeError], [NaN, RangeError], ['7', TypeError], [null, TypeError], [7n, TypeError]] as const) {
+        assert.throws(() => manualSeed(seed as number), (e: unknown) => e instanceof kind && /^manualSeed: seed: expected an integer/.test((e as Error).message), String(seed));
+      }
+      manualSeed(7);
     } finally {
       m.dispose();
     }

@@ -31,9 +31,9 @@ interface ChildReport {
   [extra: string]: unknown;
 }
 
-async function child(scenario: string, flags: string[] = []): Promise<ChildReport> {
+async function child(scenario: string, flags: string[] = [], args: string[] = []): Promise<ChildReport> {
   const file = scenario === 'cjs' ? 'loader-child.cjs' : 'loader-child.mjs';
-  const { stdout } = await run(process.execPath, [...flags, fixtures + file, ...(scenario === 'cjs' ? [] : [scenario])], { timeout: 30_000 });
+  const { stdout } = await run(process.execPath, [...flags, fixtures + file, ...(scenario === 'cjs' ? [] : [scenario]), ...args], { timeout: 30_000 });
   const lines = stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]);
 }
@@ -193,6 +193,35 @@ describe('a build that cannot be had: the relaxed one falls back to the plain bu
   it('init() with nothing missing has no fallback', async () => {
     const r = await child('default');
     assert.equal(r.info!.buildFallback, null);
+  });
+});
+
+describe('the GEMM tile: timed at init on the relaxed build, or set by env.gemmTile', () => {
+  it("'auto': the relaxed build times both tiles and keeps one; the plain build keeps 4×8; both compute exactly", async () => {
+    for (const flags of ENGINES) {
+      const r = await child('tile', flags, ['auto']);
+      assert.equal(r.state, 'ready');
+      const info = r.info as unknown as { build: string; gemmTile: string };
+      if (info.build === 'simd') assert.equal(info.gemmTile, '4x8');
+      else assert.ok(['4x8', '6x8'].includes(info.gemmTile), info.gemmTile);
+      assert.equal(r.exact, true);
+    }
+  });
+
+  for (const tile of ['4x8', '6x8']) {
+    it(`'${tile}': used as set, on either build, and the product is exact`, async () => {
+      for (const flags of ENGINES) {
+        const r = await child('tile', flags, [tile]);
+        assert.equal((r.info as unknown as { gemmTile: string }).gemmTile, tile);
+        assert.equal(r.exact, true);
+      }
+    });
+  }
+
+  it('anything else: init() rejects with a RangeError naming env.gemmTile', async () => {
+    const r = await child('tile', [], ['8x8']);
+    assert.equal(r.state, 'failed');
+    assert.deepEqual(r.failed, { name: 'RangeError', message: "linformer-wasm: env: gemmTile: expected one of 'auto', '4x8', '6x8', got string '8x8'" });
   });
 });
 

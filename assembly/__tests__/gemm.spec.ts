@@ -1,4 +1,6 @@
+import { gemm_f32, set_gemm_tile } from "../gemm/gemm_f32";
 import { gemm_f32_4x8_simd } from "../gemm/gemm_f32_4x8_simd";
+import { gemm_f32_6x8_simd } from "../gemm/gemm_f32_6x8_simd";
 import { gemm_f32_scalar } from "../gemm/gemm_f32_scalar";
 import { pack_b_f32_x8, packed_b_size } from "../packw/pack_b_f32_x8";
 import {
@@ -18,6 +20,8 @@ import {
 // (K = 64 makes γ ≈ 4e-6: inside the "1e-5 relative" budget.) In the plain
 // SIMD build both kernels round the same operations in the same order; the
 // relaxed build may fuse multiply-adds, which only shrinks the error.
+// gemm_f32_6x8_simd, and gemm_f32 on either tile, must give the 4×8
+// kernel's bits exactly: every tile computes an element the same way.
 
 function gemmCase(m: i32, n: i32, k: i32, lda: i32, ldc: i32, useRowBias: bool, useBias: bool, mis: i32): void {
   const ctx = "gemm m=" + m.toString() + " n=" + n.toString() + " k=" + k.toString() +
@@ -47,6 +51,15 @@ function gemmCase(m: i32, n: i32, k: i32, lda: i32, ldc: i32, useRowBias: bool, 
   const cr = buf(m * ldc, mis);
   check(gemm_f32_4x8_simd(cs, ldc, a, lda, packed, m, n, k, rowBias) == cs, "simd did not return c");
   check(gemm_f32_scalar(cr, ldc, a, lda, packed, m, n, k, rowBias) == cr, "scalar did not return c");
+  const c6 = buf(m * ldc, (mis + 4) & 15);
+  const cd4 = buf(m * ldc, mis);
+  const cd6 = buf(m * ldc, mis);
+  check(gemm_f32_6x8_simd(c6, ldc, a, lda, packed, m, n, k, rowBias) == c6, "6x8 did not return c");
+  set_gemm_tile(4);
+  check(gemm_f32(cd4, ldc, a, lda, packed, m, n, k, rowBias) == cd4, "gemm_f32 (4) did not return c");
+  set_gemm_tile(6);
+  check(gemm_f32(cd6, ldc, a, lda, packed, m, n, k, rowBias) == cd6, "gemm_f32 (6) did not return c");
+  set_gemm_tile(4);
 
   const gamma: f64 = <f64>(k + 2) * U * 1.0001;
   for (let i = 0; i < m; i++) {
@@ -67,11 +80,16 @@ function gemmCase(m: i32, n: i32, k: i32, lda: i32, ldc: i32, useRowBias: bool, 
       near(vr, ref, gamma * mag, "scalar vs f64 C", i, j);
       near(vs, ref, gamma * mag, "simd vs f64 C", i, j);
       near(vs, vr, 2 * gamma * mag, "simd vs scalar C", i, j);
+      const bits = load<u32>(cs + (<usize>(i * ldc + j) << 2));
+      check(load<u32>(c6 + (<usize>(i * ldc + j) << 2)) == bits, "6x8 differs from 4x8 at " + i.toString() + "," + j.toString());
+      check(load<u32>(cd4 + (<usize>(i * ldc + j) << 2)) == bits, "gemm_f32 (4) differs from 4x8");
+      check(load<u32>(cd6 + (<usize>(i * ldc + j) << 2)) == bits, "gemm_f32 (6) differs from 4x8");
     }
     // The stride gap between rows is not C's: it must keep its canary.
     for (let j = n; j < ldc; j++) {
       check(load<u32>(cs + (<usize>(i * ldc + j) << 2)) == CANARY, "simd wrote the ldc gap of row " + i.toString());
       check(load<u32>(cr + (<usize>(i * ldc + j) << 2)) == CANARY, "scalar wrote the ldc gap of row " + i.toString());
+      check(load<u32>(c6 + (<usize>(i * ldc + j) << 2)) == CANARY, "6x8 wrote the ldc gap of row " + i.toString());
     }
   }
   check(unchanged(a, a0, m * lda), "A was modified");
@@ -83,10 +101,10 @@ function gemmCase(m: i32, n: i32, k: i32, lda: i32, ldc: i32, useRowBias: bool, 
 const KS: i32[] = [0, 1, 3, 4, 5, 8, 9, 16, 17, 64];
 const NS: i32[] = [1, 7, 8, 9, 15, 16, 17, 33];
 
-describe("gemm_f32_4x8_simd and gemm_f32_scalar", () => {
-  it("K 0, 1, 3, 4, 5, 8, 9, 16, 17, 64 × M 1..9 × N 1, 7, 8, 9, 15, 16, 17, 33 (tight strides, both biases)", () => {
+describe("gemm_f32_4x8_simd, gemm_f32_6x8_simd, gemm_f32 and gemm_f32_scalar", () => {
+  it("K 0, 1, 3, 4, 5, 8, 9, 16, 17, 64 × M 1..13 × N 1, 7, 8, 9, 15, 16, 17, 33 (tight strides, both biases)", () => {
     for (let ki = 0; ki < KS.length; ki++) {
-      for (let m = 1; m <= 9; m++) {
+      for (let m = 1; m <= 13; m++) {
         for (let ni = 0; ni < NS.length; ni++) {
           gemmCase(m, NS[ni], KS[ki], KS[ki], NS[ni], true, true, 0);
         }
@@ -94,8 +112,8 @@ describe("gemm_f32_4x8_simd and gemm_f32_scalar", () => {
     }
   });
 
-  it("M past the MC = 128 row block: 127, 128, 129, 260", () => {
-    const ms: i32[] = [127, 128, 129, 260];
+  it("M past the MC = 128 (4×8) and 126 (6×8) row blocks: 125, 126, 127, 128, 129, 130, 260", () => {
+    const ms: i32[] = [125, 126, 127, 128, 129, 130, 260];
     for (let mi = 0; mi < ms.length; mi++) {
       gemmCase(ms[mi], 9, 17, 17, 9, true, true, 0);
       gemmCase(ms[mi], 17, 5, 7, 20, true, false, 4);

@@ -1,4 +1,4 @@
-import { gemm_f32_4x8_simd } from '../gemm/gemm_f32_4x8_simd';
+import { gemm_f32 } from '../gemm/gemm_f32';
 import { divideRow } from '../inline/simd';
 import { expminusmax_f32_simd } from '../softmax/expminusmax_f32_simd';
 
@@ -34,13 +34,13 @@ export function attention_head_f32(
 ): usize {
   for (let i0 = 0; i0 < l; i0 += blockRows) {
     const rows = min(blockRows, l - i0);
-    gemm_f32_4x8_simd(scratch, p, q + ((<usize>i0 * <usize>ldq) << 2), ldq, kPacked, rows, p, d, 0);
+    gemm_f32(scratch, p, q + ((<usize>i0 * <usize>ldq) << 2), ldq, kPacked, rows, p, d, 0);
     expminusmax_f32_simd(scratch, p, rows, p, mask != 0 ? mask + ((<usize>i0 * <usize>ldMask) << 2) : 0, ldMask, maskRow, sums);
     if (weightsMode != WEIGHTS_NONE) {
       copyWeights(weights + ((<usize>i0 * <usize>ldw) << 2), ldw, scratch, sums, rows, p, weightsScale, weightsMode);
     }
     const o = out + ((<usize>i0 * <usize>ldo) << 2);
-    gemm_f32_4x8_simd(o, ldo, scratch, p, vPacked, rows, d, p, 0);
+    gemm_f32(o, ldo, scratch, p, vPacked, rows, d, p, 0);
     divideRows(o, ldo, sums, rows, d);
   }
   return out;

@@ -1,5 +1,5 @@
 import { pack_b_f32_x8 } from '../packw/pack_b_f32_x8';
-import { gemm_f32_4x8_simd } from '../gemm/gemm_f32_4x8_simd';
+import { gemm_f32 } from '../gemm/gemm_f32';
 
 // Linformer's projection along the sequence: out = E[:, :S] · X + bias, a
 // (k×S)·(S×cols) product whose bias is per output row (bias_e / bias_f has
@@ -14,5 +14,5 @@ import { gemm_f32_4x8_simd } from '../gemm/gemm_f32_4x8_simd';
  */
 export function seqproj_f32(out: usize, ldo: i32, e: usize, lde: i32, k: i32, s: i32, x: usize, ldx: i32, cols: i32, bias: usize, scratch: usize): usize {
   pack_b_f32_x8(scratch, x, ldx, s, cols, 0, 0);
-  return gemm_f32_4x8_simd(out, ldo, e, lde, scratch, k, cols, s, bias);
+  return gemm_f32(out, ldo, e, lde, scratch, k, cols, s, bias);
 }

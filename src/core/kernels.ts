@@ -6,7 +6,11 @@ export interface Kernels {
   uses_relaxed_simd(): number;
   packed_b_size(k: number, n: number): number;
   pack_b_f32_x8(out: number, b: number, ldb: number, k: number, n: number, transposed: number, bias: number): number;
+  /** The GEMM every caller uses: gemm_f32_4x8_simd or gemm_f32_6x8_simd, as set_gemm_tile chose. */
+  gemm_f32(c: number, ldc: number, a: number, lda: number, packedB: number, m: number, n: number, k: number, rowBias: number): number;
+  set_gemm_tile(rows: number): number;
   gemm_f32_4x8_simd(c: number, ldc: number, a: number, lda: number, packedB: number, m: number, n: number, k: number, rowBias: number): number;
+  gemm_f32_6x8_simd(c: number, ldc: number, a: number, lda: number, packedB: number, m: number, n: number, k: number, rowBias: number): number;
   gemm_f32_scalar(c: number, ldc: number, a: number, lda: number, packedB: number, m: number, n: number, k: number, rowBias: number): number;
   expminusmax_f32_simd(x: number, ldx: number, rows: number, cols: number, mask: number, ldMask: number, maskRow: number, sums: number): number;
   expminusmax_f32_scalar(x: number, ldx: number, rows: number, cols: number, mask: number, ldMask: number, maskRow: number, sums: number): number;

@@ -1,4 +1,6 @@
 import { hasRelaxedSimd, hasSimd } from './features.js';
+import { envValue } from '../env.js';
+import { measureGemmTile, type GemmTile } from './gemm-tile.js';
 import { Heap } from './heap.js';
 import type { Kernels } from './kernels.js';
 
@@ -63,6 +65,13 @@ export interface BackendInfo {
    * copy linformer-relaxed.wasm beside linformer.wasm to get the faster build.
    */
   buildFallback: string | null;
+  /**
+   * The GEMM register tile in use: '4x8', or '6x8' where init() timed it
+   * faster (engines whose compiler keeps its twelve accumulators in
+   * registers; relaxed-SIMD build only). Both give the same bits. See
+   * env.gemmTile.
+   */
+  gemmTile: GemmTile;
 }
 
 /** How a runtime entry turns a source into bytes or a module, and finds the default. */
@@ -76,8 +85,9 @@ export interface Platform {
 let state: LoaderState = 'uninitialised';
 let pending: Promise<void> | null = null;
 let heap: Heap | null = null;
-/** The compiled core, kept to start a fresh instance after the last one was dropped. */
+/** The compiled core and the tile init() chose, kept to start a fresh instance after the last one was dropped. */
 let compiled: WebAssembly.Module | null = null;
+let gemmTile: GemmTile = '4x8';
 let info: BackendInfo | null = null;
 let platform: Platform | null = null;
 
@@ -187,12 +197,13 @@ async function load(source: WasmSource | WasmBuilds | undefined, options: InitOp
     module = await compile(source, relaxedAvailable);
   }
   compiled = module;
-  heap = instantiate(module);
-  info = {
-    build: heap.kernels.uses_relaxed_simd() ? 'relaxed-simd' : 'simd',
-    relaxedSimdAvailable: relaxedAvailable,
-    buildFallback,
-  };
+  const h = instantiate(module);
+  const build = h.kernels.uses_relaxed_simd() ? 'relaxed-simd' : 'simd';
+  const wantedTile = envValue('gemmTile');
+  gemmTile = wantedTile !== 'auto' ? wantedTile : build === 'simd' ? '4x8' : h.call('init', () => measureGemmTile(h));
+  h.kernels.set_gemm_tile(gemmTile === '6x8' ? 6 : 4);
+  heap = h;
+  info = { build, relaxedSimdAvailable: relaxedAvailable, buildFallback, gemmTile };
 }
 
 /**
@@ -205,6 +216,7 @@ function instantiate(module: WebAssembly.Module): Heap {
   const memory = new WebAssembly.Memory({ initial: 1 });
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const h = new Heap(memory, instance.exports as unknown as Kernels);
+  h.kernels.set_gemm_tile(gemmTile === '6x8' ? 6 : 4);
   h.onEmpty = () => {
     if (heap === h && h.memory.buffer.byteLength > DROP_EMPTY_MEMORY_ABOVE) heap = null;
   };

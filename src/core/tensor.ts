@@ -120,7 +120,8 @@ function checkLength(arg: string, length: number, dims: readonly number[]): void
 /** Reads and checks `{ data: Float32Array, dims }` with data.length = ∏dims. */
 export function readTensor(arg: string, t: unknown): TensorView {
   const { data, dims } = readOnce(arg, t, 'a tensor { data: Float32Array, dims }');
-  if (!(data instanceof Float32Array)) throw typeError(`${arg}.data`, 'Float32Array', data);
+  // instanceof alone lets a Proxy of a Float32Array through, whose elements could change as they are read.
+  if (!(data instanceof Float32Array) || !ArrayBuffer.isView(data)) throw typeError(`${arg}.data`, 'Float32Array', data);
   const view = fixedView(data);
   checkLength(arg, view.length, dims);
   return { data: view, dims, given: data };
@@ -129,7 +130,7 @@ export function readTensor(arg: string, t: unknown): TensorView {
 /** Reads and checks a mask: Uint8Array (boolean) or Float32Array (additive) data. */
 export function readMask(arg: string, t: unknown): MaskView {
   const { data, dims } = readOnce(arg, t, 'a mask { data: Uint8Array | Float32Array, dims }');
-  if (!(data instanceof Uint8Array) && !(data instanceof Float32Array)) {
+  if ((!(data instanceof Uint8Array) && !(data instanceof Float32Array)) || !ArrayBuffer.isView(data)) {
     throw typeError(`${arg}.data`, 'Uint8Array (boolean mask) or Float32Array (additive mask)', data);
   }
   const view = fixedView(data);

@@ -6,7 +6,7 @@ import { getHeap } from '../core/loader.js';
 import { checkArgument, readOptions, rule, type OptionValues, type Schema, type SchemaOf } from '../core/options.js';
 import { ScratchLayout, type Slot } from '../core/scratch.js';
 import { checkFinite, readMask, readTensor, type MaskTensor, type MaskView, type OutputTensor, type Tensor, type TensorView } from '../core/tensor.js';
-import { env } from '../env.js';
+import { envValue } from '../env.js';
 import { parseSafetensors } from '../io/safetensors.js';
 import { defaultGenerator, Generator, linearWeight, xavierNormal, xavierUniform } from './init.js';
 import type {
@@ -507,7 +507,7 @@ export abstract class AttentionBase {
 
   /** Query rows per block of scores: about env.scoreBlockFloats scores, at least 4 rows. */
   private blockRows(L: number, P: number): number {
-    return Math.max(4, Math.min(L, Math.floor(env.scoreBlockFloats / Math.max(P, 1))));
+    return Math.max(4, Math.min(L, Math.floor(envValue('scoreBlockFloats') / Math.max(P, 1))));
   }
 
   /**
@@ -564,7 +564,7 @@ export abstract class AttentionBase {
   /** q = query·W_qᵀ + b_q, scaled by d^-1/2 (folded into the packed weights). */
   protected projectQuery(buf: CallBuffers, shape: CallShape): void {
     const E = this.embedDim;
-    this.heap.kernels.gemm_f32_4x8_simd(buf.q.ptr, E, buf.xq.ptr, E, this.packedQ, shape.N * shape.L, E, E, 0);
+    this.heap.kernels.gemm_f32(buf.q.ptr, E, buf.xq.ptr, E, this.packedQ, shape.N * shape.L, E, E, 0);
   }
 
   /**
@@ -578,12 +578,12 @@ export abstract class AttentionBase {
     const kern = this.heap.kernels;
     const project = (dst: Slot, src: Slot, packed: number, inFeatures: number, extraRow: Float32Array | undefined) => {
       if (rowsPerBatch === S) {
-        kern.gemm_f32_4x8_simd(dst.ptr, E, src.ptr, inFeatures, packed, N * S, E, inFeatures, 0);
+        kern.gemm_f32(dst.ptr, E, src.ptr, inFeatures, packed, N * S, E, inFeatures, 0);
         return;
       }
       for (let n = 0; n < N; n++) {
         const rows = dst.ptr + n * rowsPerBatch * E * 4;
-        kern.gemm_f32_4x8_simd(rows, E, src.ptr + n * S * inFeatures * 4, inFeatures, packed, S, E, inFeatures, 0);
+        kern.gemm_f32(rows, E, src.ptr + n * S * inFeatures * 4, inFeatures, packed, S, E, inFeatures, 0);
         let r = S;
         if (extraRow) this.heap.write(rows + r++ * E * 4, extraRow);
         this.heap.f32.fill(0, (rows >>> 2) + r * E, (rows >>> 2) + rowsPerBatch * E);
@@ -682,7 +682,7 @@ export abstract class AttentionBase {
     const { L, N, batched } = shape;
     const E = this.embedDim;
     const H = this.numHeads;
-    this.heap.kernels.gemm_f32_4x8_simd(buf.out.ptr, E, buf.attn.ptr, E, this.packedOut, N * L, E, E, 0);
+    this.heap.kernels.gemm_f32(buf.out.ptr, E, buf.attn.ptr, E, this.packedOut, N * L, E, E, 0);
     const output = this.readOutput(buf.out, shape);
     let weights: OutputTensor | null = null;
     if (buf.weights) {

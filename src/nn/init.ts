@@ -68,6 +68,12 @@ export const defaultGenerator = new Generator(0x2545f491);
 
 /** Re-seeds the default generator (torch.manual_seed). */
 export function manualSeed(seed: number): void {
+  // The generator takes 32 bits: a larger or fractional seed would silently repeat another's numbers.
+  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) {
+    const got = typeof seed === 'number' ? `number ${seed}` : seed === null ? 'null' : typeof seed;
+    const Kind = typeof seed === 'number' ? RangeError : TypeError;
+    throw new Kind(`manualSeed: seed: expected an integer in [0, ${2 ** 32 - 1}], got ${got}`);
+  }
   defaultGenerator.seed(seed);
 }
 

@@ -6,7 +6,7 @@ import { ScratchLayout, type Slot } from '../core/scratch.js';
 import { checkFinite, type TensorLike, type TensorView } from '../core/tensor.js';
 import { getHeap } from '../core/loader.js';
 import { AttentionBase, MODULE_OPTIONS, type CallShape, type ParamShapes } from './attention-base.js';
-import { env } from '../env.js';
+import { envValue } from '../env.js';
 import { Generator, xavierNormal, xavierUniform } from './init.js';
 import type { AttentionOutput, ForwardOptions, LinearMultiheadAttentionOptions, ParamSharing } from './types.js';
 
@@ -351,7 +351,8 @@ export class LinearMultiheadAttention extends AttentionBase {
    */
   private projectionOrder(S1: number, inputs: { key: TensorView; value: TensorView }): 'inputs' | 'keys' {
     if (this.paramSharing === 'per-head') return 'keys';
-    if (env.sequenceProjection !== 'auto') return env.sequenceProjection;
+    const forced = envValue('sequenceProjection');
+    if (forced !== 'auto') return forced;
     const E = this.embedDim;
     const k = this.projK;
     const wk = this.kdim + 2;
@@ -423,11 +424,11 @@ export class LinearMultiheadAttention extends AttentionBase {
       const kDst = kProj.ptr + n * P * E * 4;
       const vDst = vProj.ptr + n * P * E * 4;
       kern.seqproj_f32(xe, wk, this.eProj.ptr, this.seqLen, k, S1, aug.xk.ptr + n * S1 * wk * 4, wk, wk, 0, aug.packScratch.ptr);
-      kern.gemm_f32_4x8_simd(kDst, E, xe, wk, this.packedAugK, k, E, wk, this.biasE);
+      kern.gemm_f32(kDst, E, xe, wk, this.packedAugK, k, E, wk, this.biasE);
       if (!sameProjection) {
         kern.seqproj_f32(xe, wv, f, this.seqLen, k, S1, aug.xv.ptr + n * S1 * wv * 4, wv, wv, 0, aug.packScratch.ptr);
       }
-      kern.gemm_f32_4x8_simd(vDst, E, xe, wv, this.packedAugV, k, E, wv, this.biasF);
+      kern.gemm_f32(vDst, E, xe, wv, this.packedAugV, k, E, wv, this.biasF);
       if (P > k) {
         this.heap.f32.fill(0, (kDst >>> 2) + k * E, (kDst >>> 2) + P * E);
         this.heap.f32.fill(0, (vDst >>> 2) + k * E, (vDst >>> 2) + P * E);

@@ -5,7 +5,7 @@ import { checkArgument, rule } from '../core/options.js';
 import { ScratchLayout } from '../core/scratch.js';
 import { makeTensor, product, readTensor, type OutputTensor, type TensorLike } from '../core/tensor.js';
 
-// ops.linear ↔ assembly/gemm/gemm_f32_4x8_simd.ts, weight packed with its
+// ops.linear ↔ assembly/gemm/gemm_f32.ts (4×8 or 6×8 tiles), weight packed with its
 // bias by assembly/packw/pack_b_f32_x8.ts.
 
 /** F.linear's bias=None: null (or leaving it out) is no bias. */
@@ -40,7 +40,7 @@ export function linear(x: TensorLike, weight: TensorLike, bias?: TensorLike | nu
   if (tb) heap.write(sb.ptr, tb.data);
   const kern = heap.kernels;
   kern.pack_b_f32_x8(packed.ptr, sw.ptr, k, k, n, 1, tb ? sb.ptr : 0);
-  kern.gemm_f32_4x8_simd(sy.ptr, n, sx.ptr, k, packed.ptr, m, n, k, 0);
+  kern.gemm_f32(sy.ptr, n, sx.ptr, k, packed.ptr, m, n, k, 0);
   return makeTensor(heap.read(sy.ptr, m * n), [...dx.slice(0, -1), n]);
   });
 }

@@ -7,7 +7,7 @@ import { readOptions, rule, type SchemaOf } from '../core/options.js';
 import { ScratchLayout } from '../core/scratch.js';
 import { expectShape, makeTensor, readTensor, type OutputTensor, type Tensor, type TensorLike, type TensorView } from '../core/tensor.js';
 
-// ops.matmul ↔ assembly/gemm/gemm_f32_4x8_simd.ts, B packed by
+// ops.matmul ↔ assembly/gemm/gemm_f32.ts (4×8 or 6×8 tiles), B packed by
 // assembly/packw/pack_b_f32_x8.ts: into scratch on every call, or once by
 // ops.prepack for a B that is used again (a weight, an ONNX initializer).
 
@@ -151,7 +151,7 @@ function multiply(heap: Heap, a: unknown, b: unknown, options: unknown): OutputT
     kern.pack_b_f32_x8(packed!.ptr, sb!.ptr, transposeB ? k : n, k, n, transposeB ? 1 : 0, 0);
     panels = packed!.ptr;
   }
-  kern.gemm_f32_4x8_simd(sc.ptr, n, sa.ptr, k, panels, m, n, k, 0);
+  kern.gemm_f32(sc.ptr, n, sa.ptr, k, panels, m, n, k, 0);
   if (tout === null) return makeTensor(heap.read(sc.ptr, m * n), [m, n]);
   heap.readInto(sc.ptr, tout.data);
   return makeTensor(tout.given, [m, n]);
