@@ -4,9 +4,10 @@
 // examples, and what each entry may and may not contain.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 import { assertClose } from './helpers/golden.js';
 import { goldenCase, type GoldenCase } from './helpers/golden-cases.js';
@@ -29,40 +30,10 @@ let packed: PackedFile;
 /** Runs a command in the consumer project; rejects with its output on a non-zero exit. */
 const inProject = (file: string, args: string[]): Promise<string> => consumer.run(file, args);
 
-// The same golden runner for the ES module and the CommonJS consumer: it
-// decodes a case, runs it through the installed package and prints the
-// results as JSON.
-const RUN_CASES = `
-function tensor(t) {
-  const bytes = Buffer.from(t.data, 'base64');
-  const data = t.dtype === 'u8' ? new Uint8Array(bytes) : new Float32Array(new Uint8Array(bytes).buffer);
-  return { dims: t.dims, data };
-}
-function runCases(pkg, cases) {
-  return cases.map((c) => {
-    const mods = [];
-    for (const m of c.modules) {
-      const Module = pkg[m.ctor];
-      const mod = new Module(m.embedDim, m.numHeads, { ...m.options, shareWith: m.shareWith === null ? undefined : mods[m.shareWith] });
-      mod.loadStateDict(Object.fromEntries(Object.entries(m.stateDict).map(([k, t]) => [k, tensor(t)])));
-      mods.push(mod);
-    }
-    const calls = c.calls.map((call) => {
-      const fo = call.forwardOptions;
-      const { output, weights } = mods[call.module].forward(tensor(call.query), tensor(call.key), tensor(call.value), {
-        needWeights: fo.needWeights,
-        averageAttnWeights: fo.averageAttnWeights,
-        keyPaddingMask: fo.keyPaddingMask && tensor(fo.keyPaddingMask),
-        attnMask: fo.attnMask && tensor(fo.attnMask),
-      });
-      const plain = (t) => t && { dims: t.dims, data: Array.from(t.data) };
-      return { output: plain(output), weights: plain(weights) };
-    });
-    for (const m of mods) m.dispose();
-    return { name: c.name, calls };
-  });
-}
-`;
+// Every consumer runs its golden cases with tests/fixtures/golden-runner.cjs,
+// copied into the project: it decodes a case, runs it through the installed
+// package and returns the results, which the consumer prints as JSON.
+const GOLDEN_RUNNER = fileURLToPath(new URL('../../tests/fixtures/golden-runner.cjs', import.meta.url));
 
 interface ConsumerReport {
   resolved: Record<string, string>;
@@ -97,6 +68,7 @@ before(
     consumer = await packedProject('package');
     ({ project, installed, packed } = consumer);
     writeFileSync(join(project, 'cases.json'), JSON.stringify(CASES));
+    copyFileSync(GOLDEN_RUNNER, join(project, 'golden-runner.cjs'));
   },
   { timeout: 45_000 },
 );
@@ -135,7 +107,7 @@ describe('packed package installed in an empty project', () => {
       `import * as pkg from 'linformer-wasm';
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-${RUN_CASES}
+import { runCases } from './golden-runner.cjs';
 const resolved = {};
 for (const spec of ['linformer-wasm', 'linformer-wasm/linformer.wasm', 'linformer-wasm/linformer-relaxed.wasm', 'linformer-wasm/inline']) {
   const path = fileURLToPath(import.meta.resolve(spec));
@@ -143,7 +115,7 @@ for (const spec of ['linformer-wasm', 'linformer-wasm/linformer.wasm', 'linforme
   resolved[spec] = path;
 }
 await pkg.init();
-const results = runCases(pkg, JSON.parse(readFileSync('cases.json', 'utf8')));
+const results = runCases(() => pkg, JSON.parse(readFileSync('cases.json', 'utf8')));
 console.log(JSON.stringify({ resolved, build: pkg.backendInfo().build, results }));
 `,
     );
@@ -168,10 +140,10 @@ console.log(JSON.stringify({ resolved, build: pkg.backendInfo().build, results }
       join(project, 'cjs.cjs'),
       `const pkg = require('linformer-wasm');
 const { readFileSync } = require('node:fs');
-${RUN_CASES}
+const { runCases } = require('./golden-runner.cjs');
 const entry = require.resolve('linformer-wasm');
 pkg.init().then(() => {
-  const results = runCases(pkg, JSON.parse(readFileSync('cases.json', 'utf8')));
+  const results = runCases(() => pkg, JSON.parse(readFileSync('cases.json', 'utf8')));
   console.log(JSON.stringify({
     resolved: { 'linformer-wasm': entry },
     // A required ES module would hand back its namespace object.
@@ -199,9 +171,9 @@ pkg.init().then(() => {
       join(project, 'inline.mjs'),
       `import * as pkg from 'linformer-wasm/inline';
 import { readFileSync } from 'node:fs';
-${RUN_CASES}
+import { runCases } from './golden-runner.cjs';
 await pkg.init();
-console.log(JSON.stringify({ resolved: {}, build: pkg.backendInfo().build, results: runCases(pkg, JSON.parse(readFileSync('cases.json', 'utf8'))) }));
+console.log(JSON.stringify({ resolved: {}, build: pkg.backendInfo().build, results: runCases(() => pkg, JSON.parse(readFileSync('cases.json', 'utf8'))) }));
 `,
     );
     checkGolden(JSON.parse(await inProject(process.execPath, ['inline.mjs'])));
