@@ -14,8 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { docExample } from './helpers/docs.js';
-import { assertClose } from './helpers/golden.js';
-import { goldenCase, type GoldenCase } from './helpers/golden-cases.js';
+import { checkJsonResults, goldenCase, type GoldenCase, type JsonCaseResult } from './helpers/golden-cases.js';
 import { packedProject, type PackedProject } from './helpers/packed.js';
 
 // scripts/ is plain JavaScript beside tests/, reached from build/tests/.
@@ -44,30 +43,14 @@ const EXAMPLE_OUTPUT = /^output \(10, 2, 64\)$/m;
 const DENO_NO_READ =
   /NotCapable: Requires read access to "[^"]*node_modules\/linformer-wasm\/dist\/linformer(-relaxed)?\.wasm", run again with the --allow-read flag/;
 
-interface JsonTensor {
-  dims: number[];
-  data: number[];
-}
 interface GoldenReport {
   entry: string;
   build: string;
-  results: { name: string; calls: { output: JsonTensor; weights: JsonTensor | null }[] }[];
+  results: JsonCaseResult[];
 }
 
 function checkGolden(results: GoldenReport['results']): void {
-  assert.equal(results.length, CASES.length);
-  CASES.forEach((c, i) => {
-    assert.equal(results[i].name, c.name);
-    c.calls.forEach((call, j) => {
-      const { output, weights } = results[i].calls[j];
-      assertClose(`${c.name} call ${j} output`, { dims: output.dims, data: Float32Array.from(output.data) }, call.expected.output);
-      if (call.expected.weights === null) assert.equal(weights, null);
-      else {
-        assert.ok(weights, `${c.name} call ${j}: weights missing`);
-        assertClose(`${c.name} call ${j} weights`, { dims: weights.dims, data: Float32Array.from(weights.data) }, call.expected.weights);
-      }
-    });
-  });
+  checkJsonResults(CASES, results);
 }
 
 /** What tests/fixtures/one-state-checks.cjs reports (the parts checked here). */

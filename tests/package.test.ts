@@ -9,8 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
-import { assertClose } from './helpers/golden.js';
-import { goldenCase, type GoldenCase } from './helpers/golden-cases.js';
+import { checkJsonResults, goldenCase, type GoldenCase, type JsonCaseResult } from './helpers/golden-cases.js';
 import { docExample } from './helpers/docs.js';
 import { packedProject, type PackedFile, type PackedProject } from './helpers/packed.js';
 
@@ -38,29 +37,11 @@ const GOLDEN_RUNNER = fileURLToPath(new URL('../../tests/fixtures/golden-runner.
 interface ConsumerReport {
   resolved: Record<string, string>;
   build: string;
-  results: { name: string; calls: { output: JsonTensor; weights: JsonTensor | null }[] }[];
+  results: JsonCaseResult[];
   [key: string]: unknown;
 }
-interface JsonTensor {
-  dims: number[];
-  data: number[];
-}
-
 function checkGolden(report: ConsumerReport): void {
-  assert.equal(report.results.length, CASES.length);
-  CASES.forEach((c, i) => {
-    const got = report.results[i];
-    assert.equal(got.name, c.name);
-    c.calls.forEach((call, j) => {
-      const { output, weights } = got.calls[j];
-      assertClose(`${c.name} output`, { dims: output.dims, data: Float32Array.from(output.data) }, call.expected.output);
-      if (call.expected.weights === null) assert.equal(weights, null);
-      else {
-        assert.ok(weights, `${c.name}: weights missing`);
-        assertClose(`${c.name} weights`, { dims: weights.dims, data: Float32Array.from(weights.data) }, call.expected.weights);
-      }
-    });
-  });
+  checkJsonResults(CASES, report.results);
 }
 
 before(
