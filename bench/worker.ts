@@ -20,8 +20,9 @@ import type {
 } from './lib/protocol.js';
 import type { StateDict } from './graphs/attention-onnx.js';
 import { compareOutputs } from './lib/compare.js';
-import { attentionRows, pickRows, sampleRows } from './lib/spot-check.js';
-import { errorText, measureEngines, median, randn, rotatingInputs, type TimedEngine } from './lib/timing.js';
+import { pickRows, referenceAttention, sampleRows } from './lib/spot-check.js';
+import { errorText, measureEngines, median, rotatingInputs, type TimedEngine } from './lib/timing.js';
+import { randn, randomStateDict, Rng } from '../tests/helpers/rng.js';
 import {
   gemmB,
   packageMatmulId,
@@ -45,6 +46,11 @@ import {
 const INPUT_SEED = 11;
 /** Output rows the plain-JS spot check computes where the full reference is too slow. */
 const SPOT_ROWS = 8;
+
+/** n N(0, 1) samples from the seeded test generator. */
+function normals(n: number, seed: number): Float32Array {
+  return randn(new Rng(seed), [n]).data;
+}
 
 function send(msg: WorkerMessage): Promise<void> {
   return new Promise((resolve) => process.send!(msg, () => resolve()));
@@ -137,7 +143,7 @@ async function attentionJob(job: Extract<Job, { type: 'attention' }>): Promise<A
     // too big for the full reference: check a few rows in float64 instead
     progress(`plain JS: checking ${SPOT_ROWS} rows`);
     const rows = sampleRows(shape.L, SPOT_ROWS);
-    const want = attentionRows(s, stateDict, inputs[0], rows);
+    const want = referenceAttention(s, stateDict, inputs[0], rows);
     result.engines.push({ id: 'js', label: `plain JS (${rows.length} rows)`, check: compareOutputs(want, pickRows(packageOutput, shape.E, rows)) });
   }
   return result;
@@ -216,7 +222,7 @@ async function sweepJob(job: Extract<Job, { type: 'sweep' }>): Promise<SweepResu
 async function coldJob(job: Extract<Job, { type: 'cold' }>): Promise<ColdResult> {
   const { shape, kind } = job;
   const s = setupOf(shape, kind);
-  const x = randn(shape.L * shape.E, INPUT_SEED);
+  const x = normals(shape.L * shape.E, INPUT_SEED);
   if (job.engine === 'package') {
     const t0 = performance.now();
     const lw = await import('linformer-wasm');
@@ -234,8 +240,8 @@ async function coldJob(job: Extract<Job, { type: 'cold' }>): Promise<ColdResult>
   }
   // the model bytes are made before the clock starts: a user loads a finished .onnx file
   const { buildAttentionOnnx } = await import('./graphs/attention-onnx.js');
-  const { randomStateDict } = await import('./engines/reference.js');
-  const model = buildAttentionOnnx({ kind, embedDim: s.E, numHeads: s.H, L: s.L, seqLen: s.L, projK: s.k, stateDict: randomStateDict(kind, s.E, { seqLen: s.L, projK: s.k }) });
+  const stateDict = randomStateDict(new Rng(1), { embedDim: s.E, numHeads: s.H, seqLen: s.L, projK: s.k }, kind === 'linformer');
+  const model = buildAttentionOnnx({ kind, embedDim: s.E, numHeads: s.H, L: s.L, seqLen: s.L, projK: s.k, stateDict });
   const t0 = performance.now();
   const ort = await import('onnxruntime-web');
   const t1 = performance.now();
@@ -257,7 +263,7 @@ async function table3Job(job: Extract<Job, { type: 'table3' }>): Promise<Table3R
   const result: Table3Result = { type: 'table3', build: lw.backendInfo().build, E: spec.E, H: spec.H, sharing: spec.sharing, standard: [], linformer: [] };
   const timeOne = async (s: AttentionSetup, what: string) => {
     const p = packageAttention(lw, s);
-    const [r] = await measureEngines([p.engine], [randn(s.L * s.E, INPUT_SEED)], { policy: job.timing, progress: (t) => progress(`${what}: ${t}`) });
+    const [r] = await measureEngines([p.engine], [normals(s.L * s.E, INPUT_SEED)], { policy: job.timing, progress: (t) => progress(`${what}: ${t}`) });
     p.module.dispose();
     if (r.error || r.medianMs === undefined) throw new Error(`${what}: ${r.error ?? 'no runs'}`);
     return { medianMs: r.medianMs, runs: r.timesMs!.length };
@@ -281,7 +287,7 @@ async function profileJob(job: Extract<Job, { type: 'profile' }>): Promise<Profi
   const { shape, kind } = job;
   const s = setupOf(shape, kind);
   const p = packageAttention(lw, s);
-  const x = randn(shape.L * shape.E, INPUT_SEED);
+  const x = normals(shape.L * shape.E, INPUT_SEED);
   progress('linformer-wasm: warm-up');
   await p.engine.prewarm?.(150);
   const w0 = performance.now();
@@ -332,11 +338,11 @@ async function profileJob(job: Extract<Job, { type: 'profile' }>): Promise<Profi
       p.module.dispose();
       return result;
     }
-    const projection = await timeOrt('onnxruntime-web projection GEMM', () => ortMatmul(matmul(L, E, E), randn(E * E, 1), 1), x);
+    const projection = await timeOrt('onnxruntime-web projection GEMM', () => ortMatmul(matmul(L, E, E), normals(E * E, 1), 1), x);
     let sequenceProjectionMs = 0;
     if (kind === 'linformer') {
       // kᵀ (E,L)·Eᵀ (L,k) and F (k,L)·v (L,E): the same FLOPs as (E,L)·(L,k) twice
-      sequenceProjectionMs = 2 * (await timeOrt('onnxruntime-web sequence projection GEMM', () => ortMatmul(matmul(E, L, k), randn(L * k, 2), 1), randn(E * L, 3)));
+      sequenceProjectionMs = 2 * (await timeOrt('onnxruntime-web sequence projection GEMM', () => ortMatmul(matmul(E, L, k), normals(L * k, 2), 1), normals(E * L, 3)));
     }
     result.ort = {
       totalMs,

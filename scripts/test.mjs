@@ -58,7 +58,11 @@ function stepsFor(node, { runtime }) {
   if (relaxed) steps['kernels-relaxed'] = kernels('as-pect.relaxed.config', relaxed.flags);
   steps.fast = fast('simd');
   if (relaxed) steps['fast-relaxed'] = fast('relaxed-simd', relaxed.flags);
-  if (runtime) steps.runtimes = { args: ['--test', '--test-concurrency=1', ...runtimeFiles()] };
+  if (runtime) {
+    steps.runtimes = { args: ['--test', '--test-concurrency=1', ...runtimeFiles()] };
+    // A short soak: 10,000 calls and 1,000 create/dispose cycles, memory flat after warm-up.
+    steps.soak = { args: [...(relaxed?.flags ?? []), 'scripts/soak.mjs', '--calls', '10000', '--cycles', '1000'] };
+  }
   return steps;
 }
 

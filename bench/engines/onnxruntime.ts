@@ -9,11 +9,10 @@
 // process fixes it, later values are ignored (run 1- and 2-thread figures in
 // separate processes).
 import * as ort from 'onnxruntime-web';
-import { buildAttentionOnnx, buildMatmulOnnx } from '../graphs/attention-onnx.js';
-import type { JsAttentionOptions } from './reference.js';
+import { buildAttentionOnnx, buildMatmulOnnx, type AttentionGraphOptions } from '../graphs/attention-onnx.js';
 
-/** The reference's options, plus ORT's thread count. */
-export interface OrtAttentionOptions extends JsAttentionOptions {
+/** The graph's options, plus ORT's thread count. */
+export interface OrtAttentionOptions extends AttentionGraphOptions {
   threads: 1 | 2;
   /** See AttentionGraphOptions.linformerOrder; default 'spec'. */
   linformerOrder?: 'spec' | 'project-first';

@@ -1,10 +1,11 @@
 // The engines under test, each wrapped as a TimedEngine: this package,
-// onnxruntime-web, TF.js and the plain-JS reference. Heavy modules are
-// imported on demand so a process loads only the engines it runs.
+// onnxruntime-web, TF.js and, as the plain-JS contender, the float64
+// reference of tests/helpers/reference.ts. Heavy modules are imported on
+// demand so a process loads only the engines it runs.
 import type { AttentionKind, AttentionShape, GemmShape } from './shapes.js';
 import type { StateDict } from '../graphs/attention-onnx.js';
-import { randn, repeatFor, type TimedEngine } from './timing.js';
-import { rng } from '../engines/reference.js';
+import { repeatFor, type TimedEngine } from './timing.js';
+import { randn, randomStateDict, Rng } from '../../tests/helpers/rng.js';
 
 type Package = typeof import('linformer-wasm');
 
@@ -37,13 +38,12 @@ export function packageLabel(lw: Package): string {
 
 type AttentionModule = InstanceType<Package['LinearMultiheadAttention']> | InstanceType<Package['MultiheadAttention']>;
 
-/** Small uniform values for the in/out biases, which torch's initialisation leaves at zero, so the check covers them. */
+/** Small random in/out biases, which torch's initialisation leaves at zero, so the check covers them. */
 function withBiases(mod: AttentionModule, E: number): void {
-  const u = rng(WEIGHT_SEED + 1);
+  const rng = new Rng(WEIGHT_SEED + 1);
   const sd = mod.stateDict();
-  const fill = (n: number) => Float32Array.from({ length: n }, () => (u() * 2 - 1) * 0.1);
-  sd['in_proj_bias'] = { data: fill(3 * E), dims: [3 * E] };
-  sd['out_proj.bias'] = { data: fill(E), dims: [E] };
+  sd['in_proj_bias'] = randn(rng, [3 * E], 0.1);
+  sd['out_proj.bias'] = randn(rng, [E], 0.1);
   mod.loadStateDict(sd);
 }
 
@@ -81,7 +81,7 @@ export function packageAttention(lw: Package, s: AttentionSetup, { userWeightsOn
   if (!userWeightsOnly) withBiases(module, E);
   const dims = [L, 1, E];
   const smallL = Math.min(L, PREWARM_L);
-  const small = { data: randn(smallL * E, 99), dims: [smallL, 1, E] };
+  const small = randn(new Rng(99), [smallL, 1, E]);
   const options = { needWeights: false };
   const engine: TimedEngine = {
     id: 'package',
@@ -116,7 +116,6 @@ export function ortLabel(threads: 1 | 2, order?: OrtOrder): string {
 
 export async function ortAttention(s: AttentionSetup, stateDict: StateDict, threads: 1 | 2, order?: OrtOrder): Promise<TimedEngine> {
   const { createOrtAttention } = await import('../engines/onnxruntime.js');
-  const { randomStateDict } = await import('../engines/reference.js');
   const { kind, L, E, H, k } = s;
   const session = await createOrtAttention({ kind, embedDim: E, numHeads: H, L, seqLen: L, projK: k, stateDict, threads, linformerOrder: order });
   return {
@@ -126,9 +125,9 @@ export async function ortAttention(s: AttentionSetup, stateDict: StateDict, thre
     async prewarm(ms) {
       const smallL = Math.min(L, PREWARM_L);
       const smallK = Math.min(k, smallL);
-      const sd = randomStateDict(kind, E, { seqLen: smallL, projK: smallK, seed: 5 });
+      const sd = randomStateDict(new Rng(5), { embedDim: E, numHeads: H, seqLen: smallL, projK: smallK }, kind === 'linformer');
       const small = await createOrtAttention({ kind, embedDim: E, numHeads: H, L: smallL, seqLen: smallL, projK: smallK, stateDict: sd, threads, linformerOrder: order });
-      const x = randn(smallL * E, 98);
+      const x = randn(new Rng(98), [smallL * E]).data;
       await repeatFor(ms, () => small.run(x));
       await small.dispose();
     },
@@ -136,17 +135,17 @@ export async function ortAttention(s: AttentionSetup, stateDict: StateDict, thre
   };
 }
 
+/** The float64 reference, timed: the plain-JS contender. */
 export async function jsAttention(s: AttentionSetup, stateDict: StateDict): Promise<TimedEngine> {
-  const { createJsAttention } = await import('../engines/reference.js');
-  const ref = createJsAttention({ kind: s.kind, embedDim: s.E, numHeads: s.H, L: s.L, seqLen: s.L, projK: s.k, stateDict });
-  return { id: 'js', label: 'plain JS', run: (x) => ref.run(x) };
+  const { referenceAttention } = await import('./spot-check.js');
+  return { id: 'js', label: 'plain JS', run: (x) => referenceAttention(s, stateDict, x) };
 }
 
 // ---------------------------------------------------------------- SGEMM
 
 /** B of a GEMM shape: the same in every process. */
 export function gemmB(g: GemmShape): Float32Array {
-  return randn(g.K * g.N, 1000 + g.M + g.K + g.N);
+  return randn(new Rng(1000 + g.M + g.K + g.N), [g.K * g.N]).data;
 }
 
 /** How a caller holds B (packed per call or once) and C (a new array or `out`). */
@@ -165,8 +164,8 @@ export function packageMatmul(lw: Package, g: GemmShape, b: Float32Array, way: M
   const rhs = way.prepacked ? lw.ops.prepack({ data: b, dims: [g.K, g.N] }) : { data: b, dims: [g.K, g.N] };
   const out = way.out ? { data: new Float32Array(g.M * g.N), dims: [g.M, g.N] } : undefined;
   const dims = [g.M, g.K];
-  const sa = { data: randn(64 * 64, 3), dims: [64, 64] };
-  const sb = { data: randn(64 * 64, 4), dims: [64, 64] };
+  const sa = randn(new Rng(3), [64, 64]);
+  const sb = randn(new Rng(4), [64, 64]);
   return {
     id: packageMatmulId(way),
     label: packageMatmulLabel(lw, way),
@@ -196,7 +195,7 @@ export async function tfjsMatmul(g: GemmShape, b: Float32Array): Promise<TimedEn
     run: (a) => mm.run(a),
     async prewarm(ms) {
       const small = await createTfjsMatmul(64, 64, 64);
-      const a = randn(64 * 64, 5);
+      const a = randn(new Rng(5), [64 * 64]).data;
       await repeatFor(ms, () => small.run(a));
       small.dispose();
     },
@@ -213,7 +212,7 @@ export async function ortMatmul(g: GemmShape, b: Float32Array, threads: 1 | 2): 
     run: (a) => mm.run(a),
     async prewarm(ms) {
       const small = await createOrtMatmul(64, 64, 64, threads);
-      const a = randn(64 * 64, 5);
+      const a = randn(new Rng(5), [64 * 64]).data;
       await repeatFor(ms, () => small.run(a));
       await small.dispose();
     },
@@ -221,7 +220,9 @@ export async function ortMatmul(g: GemmShape, b: Float32Array, threads: 1 | 2): 
   };
 }
 
+/** The float64 reference's matmul, timed: the plain-JS contender. */
 export async function jsMatmulEngine(g: GemmShape, b: Float32Array): Promise<TimedEngine> {
-  const { jsMatmul } = await import('../engines/reference.js');
-  return { id: 'js', label: 'plain JS', run: (a) => jsMatmul(a, b, g.M, g.K, g.N) };
+  const { matmul64 } = await import('../../tests/helpers/reference.js');
+  const rhs = { data: b, dims: [g.K, g.N] };
+  return { id: 'js', label: 'plain JS', run: (a) => Float32Array.from(matmul64({ data: a, dims: [g.M, g.K] }, rhs).data) };
 }

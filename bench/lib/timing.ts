@@ -2,7 +2,7 @@
 // run of each engine per round), so that load from elsewhere on a shared
 // machine lands on every engine alike and ratios stay fair.
 import { performance } from 'node:perf_hooks';
-import { rng } from '../engines/reference.js';
+import { randn, Rng } from '../../tests/helpers/rng.js';
 import type { EngineResult, TimingPolicy } from './protocol.js';
 
 export interface TimedEngine {
@@ -24,19 +24,6 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** N(0, 1) samples from a seeded generator (Box–Muller). */
-export function randn(n: number, seed: number): Float32Array {
-  const u = rng(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(1 - u()));
-    const t = 2 * Math.PI * u();
-    out[i] = r * Math.cos(t);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(t);
-  }
-  return out;
-}
-
 const ROTATION_BYTES = 64 * 2 ** 20;
 
 /**
@@ -46,7 +33,7 @@ const ROTATION_BYTES = 64 * 2 ** 20;
  */
 export function rotatingInputs(length: number, seed: number): Float32Array[] {
   const count = Math.min(8, Math.max(2, Math.ceil(ROTATION_BYTES / (length * 4))));
-  return Array.from({ length: count }, (_, i) => randn(length, seed + i));
+  return Array.from({ length: count }, (_, i) => randn(new Rng(seed + i), [length]).data);
 }
 
 /** Calls `fn` repeatedly for about `ms`; for warming kernels up on a small problem. */

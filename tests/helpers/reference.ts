@@ -1,8 +1,11 @@
-// Plain float64 references, written from SPEC 4.1 (torch.nn.MultiheadAttention
-// in eval mode, torch 2.x mask rule) and SPEC 4.2/4.3 (Linformer attention),
-// and the three ops (matmul, F.linear, softmax). Loops over plain arrays; no
-// code from the package. NaN and ±Infinity follow IEEE arithmetic, as torch's
-// float computation does.
+// The float64 reference of the project, for the tests and the benchmark
+// harness alike: both attention modules as docs/semantics.md defines them
+// (torch.nn.MultiheadAttention in eval mode with torch 2.x's mask rule;
+// Linformer attention with its sharing modes) and the three ops (matmul,
+// F.linear, softmax). Loops over plain arrays, no code from the package. NaN
+// and ±Infinity follow IEEE arithmetic, as torch's float computation does.
+// The loops read rows contiguously so that the harness can also time it as
+// its plain-JS contender.
 import assert from 'node:assert/strict';
 
 export interface AnyTensor {
@@ -61,11 +64,21 @@ export function matmul64(a: AnyTensor, b: AnyTensor, transposeB = false): Ref64 
   const [M, K] = a.dims;
   const N = transposeB ? b.dims[0] : b.dims[1];
   const out = new Float64Array(M * N);
+  const A = a.data;
+  const B = b.data;
   for (let i = 0; i < M; i++) {
-    for (let j = 0; j < N; j++) {
-      let s = 0;
-      for (let p = 0; p < K; p++) s += a.data[i * K + p] * (transposeB ? b.data[j * K + p] : b.data[p * N + j]);
-      out[i * N + j] = s;
+    if (transposeB) {
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let p = 0; p < K; p++) s += A[i * K + p] * B[j * K + p];
+        out[i * N + j] = s;
+      }
+    } else {
+      // row i of C accumulates a[i, p]·B[p, :]: B is read row by row
+      for (let p = 0; p < K; p++) {
+        const x = A[i * K + p];
+        for (let j = 0; j < N; j++) out[i * N + j] += x * B[p * N + j];
+      }
     }
   }
   return { data: out, dims: [M, N] };
@@ -77,10 +90,12 @@ export function linear64(x: AnyTensor, weight: AnyTensor, bias?: AnyTensor | nul
   const outF = weight.dims[0];
   const rows = x.dims.slice(0, -1).reduce((a, b) => a * b, 1);
   const out = new Float64Array(rows * outF);
+  const X = x.data;
+  const W = weight.data;
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < outF; j++) {
       let s = 0;
-      for (let i = 0; i < inF; i++) s += x.data[r * inF + i] * weight.data[j * inF + i];
+      for (let i = 0; i < inF; i++) s += X[r * inF + i] * W[j * inF + i];
       out[r * outF + j] = s + (bias ? bias.data[j] : 0);
     }
   }
@@ -100,11 +115,23 @@ function softmaxRow(x: Float64Array, off: number, n: number): void {
   for (let j = 0; j < n; j++) x[off + j] /= sum;
 }
 
-/** torch.softmax(x, -1). */
-export function softmax64(x: AnyTensor): Ref64 {
-  const n = x.dims[x.dims.length - 1];
+/** torch.softmax(x, dim): dim counts from the end when negative; a 0-d x is one value. */
+export function softmax64(x: AnyTensor, dim = -1): Ref64 {
+  const rank = Math.max(x.dims.length, 1);
+  const axis = dim < 0 ? dim + rank : dim;
+  const n = x.dims.length > 0 ? x.dims[axis] : 1;
+  const inner = x.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const outer = x.dims.slice(0, axis).reduce((a, b) => a * b, 1);
   const data = Float64Array.from(x.data as ArrayLike<number>);
-  if (n > 0) for (let off = 0; off < data.length; off += n) softmaxRow(data, off, n);
+  const row = new Float64Array(n);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const at = (j: number) => (o * n + j) * inner + i;
+      for (let j = 0; j < n; j++) row[j] = data[at(j)];
+      softmaxRow(row, 0, n);
+      for (let j = 0; j < n; j++) data[at(j)] = row[j];
+    }
+  }
   return { data, dims: x.dims.slice() };
 }
 
@@ -131,11 +158,12 @@ function toBatchMajor(t: AnyTensor, batched: boolean, batchFirst: boolean): { x:
 /** y (rows, out) = x (rows, in) · W[wRow0 : wRow0+out, :]ᵀ + b[bOff : bOff+out]. */
 function project(x: Float64Array, rows: number, inF: number, w: AnyTensor, wRow0: number, outF: number, b: AnyTensor | undefined, bOff: number): Float64Array {
   const y = new Float64Array(rows * outF);
+  const W = w.data;
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < outF; j++) {
       let s = 0;
       const wo = (wRow0 + j) * inF;
-      for (let i = 0; i < inF; i++) s += x[r * inF + i] * w.data[wo + i];
+      for (let i = 0; i < inF; i++) s += x[r * inF + i] * W[wo + i];
       y[r * outF + j] = s + (b ? b.data[bOff + j] : 0);
     }
   }
@@ -223,10 +251,12 @@ function attend(
         }
         softmaxRow(row, 0, P);
         probs.set(row, ((n * H + h) * L + l) * P);
-        for (let t = 0; t < d; t++) {
-          let s = 0;
-          for (let j = 0; j < P; j++) s += row[j] * values[(n * P + j) * E + h * d + t];
-          attn[(n * L + l) * E + h * d + t] = s;
+        // attn row += p_j · values row j, over the head's d columns
+        const at = (n * L + l) * E + h * d;
+        for (let j = 0; j < P; j++) {
+          const pj = row[j];
+          const vj = (n * P + j) * E + h * d;
+          for (let t = 0; t < d; t++) attn[at + t] += pj * values[vj + t];
         }
       }
     }
@@ -273,7 +303,7 @@ function withBiasRow(c: RefConfig, p: Params, x: Float64Array, bias: 'bias_k' | 
   return out;
 }
 
-/** torch.nn.MultiheadAttention (eval) in float64, SPEC 4.1. */
+/** torch.nn.MultiheadAttention (eval) in float64. */
 export function referenceMHA(c: RefConfig, p: Params, query: AnyTensor, key: AnyTensor, value: AnyTensor, fo: RefForward = {}): RefResult {
   const pr = inProjection(c, p, query, key, value);
   const { N, S, E } = pr;
@@ -288,7 +318,7 @@ export function referenceMHA(c: RefConfig, p: Params, query: AnyTensor, key: Any
 }
 
 /**
- * Linformer attention in float64, SPEC 4.2/4.3. `sharedE`: the owner's
+ * Linformer attention in float64. `sharedE`: the owner's
  * e_proj_weight for a module built with shareWith.
  */
 export function referenceLinformer(
@@ -329,19 +359,27 @@ export function referenceLinformer(
   const bfb = param(p, 'bias_f')!;
   const keys = new Float64Array(N * P * E);
   const values = new Float64Array(N * P * E);
+  const eData = Ew.data;
+  const fData = Fw.data;
   for (let n = 0; n < N; n++) {
     for (let j = 0; j < kk; j++) {
-      for (let col = 0; col < E; col++) {
-        const h = Math.floor(col / d);
+      const kRow = (n * P + j) * E;
+      // row j of k' accumulates E[j, s]·k1 row s (per head: E_h[j, s] on the head's columns)
+      for (let h = 0; h < H; h++) {
         const eRow = sharing === 'per-head' ? (h * kk + j) * seqLen : j * seqLen;
-        let sk = 0;
-        let sv = 0;
         for (let s = 0; s < S1; s++) {
-          sk += Ew.data[eRow + s] * k1[(n * S1 + s) * E + col];
-          sv += Fw.data[eRow + s] * v1[(n * S1 + s) * E + col];
+          const we = eData[eRow + s];
+          const wf = fData[eRow + s];
+          const src = (n * S1 + s) * E + h * d;
+          for (let t = 0; t < d; t++) {
+            keys[kRow + h * d + t] += we * k1[src + t];
+            values[kRow + h * d + t] += wf * v1[src + t];
+          }
         }
-        keys[(n * P + j) * E + col] = sk + be.data[j];
-        values[(n * P + j) * E + col] = sv + bfb.data[j];
+      }
+      for (let col = 0; col < E; col++) {
+        keys[kRow + col] += be.data[j];
+        values[kRow + col] += bfb.data[j];
       }
     }
   }
@@ -352,7 +390,7 @@ export function referenceLinformer(
 // ------------------------------------------------------------------ comparison
 
 /**
- * SPEC 6: every element within atol + rtol·|ref|; NaN exactly where the
+ * The package's tolerance: every element within atol + rtol·|ref|; NaN exactly where the
  * reference is NaN; ±Infinity exactly where it is.
  */
 export function assertCloseRef(

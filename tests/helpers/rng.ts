@@ -1,6 +1,8 @@
-// A small seeded generator for test data (independent of the package's own
-// generator), and torch-shaped random parameters drawn from torch's
-// distributions, so that tests feed the package weights it did not make.
+// The project's one seeded generator for test data, used by the tests, the
+// fuzzers, the soak and the benchmark harness alike, and torch-shaped random
+// parameters drawn from torch's distributions. It is independent of the
+// package's own generator (src/nn/init.ts) on purpose: the tests feed the
+// package data and weights it did not make.
 
 export interface F32Tensor {
   data: Float32Array;
