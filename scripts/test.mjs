@@ -3,8 +3,9 @@
 //
 // On the Node.js that runs it, every step: the as-pect kernel specs on both
 // wasm builds, the TypeScript tests (PyTorch parity, errors, heap, loader,
-// modules, ops) on both builds, then the runtime tests (the packed package,
-// bundlers and Chromium, workerd, Bun and Deno, the benchmark smoke test).
+// modules, ops, guarantees, property and fuzz tests) on both builds, then
+// the runtime tests (the packed package, types, bundlers and Chromium,
+// workerd, Bun and Deno, the benchmark smoke test) and a short soak.
 // Then, on each other supported Node.js line (pinned binaries from the npm
 // registry, see scripts/runtimes.mjs), the kernel specs and the fast tests
 // on both builds. The runtime tests run once: they test the package in
@@ -13,7 +14,7 @@
 //   node scripts/test.mjs                  everything, as above
 //   node scripts/test.mjs --lines=current  this Node only
 //   node scripts/test.mjs --lines=22,26    this Node, then those lines
-//   node scripts/test.mjs fast goldens     named steps only (this Node)
+//   node scripts/test.mjs fast soak        named steps only (this Node)
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
