@@ -352,7 +352,8 @@ describe('finding Chromium', () => {
       const { NODE_TEST_CONTEXT: _, ...childEnv } = env;
       execFile(
         process.execPath,
-        ['--test', '--test-name-pattern=headless Chromium', thisFile],
+        // TAP, which the assertions read (newer Node prints the spec reporter by default).
+        ['--test', '--test-reporter=tap', '--test-name-pattern=headless Chromium', thisFile],
         { env: childEnv, timeout: 60_000 },
         (error, stdout, stderr) => done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
       );
