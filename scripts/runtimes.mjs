@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository: the nearest folder above this file (or the bundle it was copied into) with the package's package.json. */
@@ -47,6 +47,19 @@ function binPath(name) {
   return join(RUNTIMES_DIR, name, PINNED[name].bin);
 }
 
+/**
+ * The environment with the user's npm first: under `npm test`, PATH starts
+ * with node_modules/.bin, where a dependency of as-pect installs an npm 6
+ * of its own, too old for `npm pack --pack-destination`.
+ */
+function userNpmEnv() {
+  const PATH = (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter((dir) => !/node_modules[\\/]\.bin$/.test(dir))
+    .join(delimiter);
+  return { ...process.env, PATH };
+}
+
 /** Installs `name` if it is missing; returns the path of its executable. */
 export function install(name) {
   const { pkg, version } = PINNED[name];
@@ -59,6 +72,7 @@ export function install(name) {
     // checks its integrity; tar unpacks it into package/.
     execFileSync('npm', ['pack', `${pkg}@${version}`, '--pack-destination', tmp, '--silent'], {
       stdio: ['ignore', 'ignore', 'inherit'],
+      env: userNpmEnv(),
     });
     const tarball = readdirSync(tmp).find((f) => f.endsWith('.tgz'));
     if (!tarball) throw new Error(`npm pack ${pkg}@${version} produced no tarball`);
