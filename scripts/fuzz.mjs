@@ -13,16 +13,11 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { integerOption } from './lib/options.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-function option(name, fallback) {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(args[i + 1]);
-  if (!Number.isInteger(v) || v < 0) throw new Error(`--${name}: expected a non-negative integer, got '${args[i + 1]}'`);
-  return v;
-}
+const option = (name, fallback) => integerOption(args, name, fallback);
 const calls = option('calls', 100_000);
 const safetensorsRuns = option('safetensors-runs', 1_000_000);
 const seed = option('seed', process.env.FC_SEED ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 2 ** 31));

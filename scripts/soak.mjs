@@ -24,6 +24,7 @@ import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { integerOption } from './lib/options.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -34,13 +35,7 @@ if (typeof globalThis.gc !== 'function') {
 }
 
 const args = process.argv.slice(2);
-function option(name, fallback) {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(args[i + 1]);
-  if (!Number.isInteger(v) || v < 0) throw new Error(`--${name}: expected a non-negative integer, got '${args[i + 1]}'`);
-  return v;
-}
+const option = (name, fallback) => integerOption(args, name, fallback);
 const CALLS = option('calls', 100_000);
 const CYCLES = option('cycles', 10_000);
 const SEED = option('seed', 1);
