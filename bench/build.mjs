@@ -1,5 +1,6 @@
 // Builds what `npm run bench` runs: the package (dist/, only when missing or
-// older than its sources) and the harness bundles in bench/.out/.
+// older than its sources) and the harness bundles in bench/.out/: the Node
+// processes' and the --browser page's.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -43,5 +44,17 @@ await build({
   target: 'node20',
   // the package under test is imported as users import it (dist/, through package.json "exports")
   packages: 'external',
+  logLevel: 'warning',
+});
+// The --browser page: the package and onnxruntime-web stay imports, which the
+// page's import map sends to their dist/ files (bench/browser/serve.ts).
+await build({
+  entryPoints: { page: at('bench/browser/page.ts') },
+  outdir: at('bench/.out/browser'),
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  external: ['linformer-wasm', 'onnxruntime-web'],
   logLevel: 'warning',
 });

@@ -9,7 +9,14 @@
 //   --chart FILE    the SVG chart of time against sequence length (default bench/.out/scaling.svg)
 //   --table3        only the Linformer paper's Table 3 on this machine
 //   --profile       only where each attention config's time goes, stage by
-//                   stage, beside onnxruntime-web's GEMM-shaped steps
+//                   stage as the package's profile hook reports it, at 1 and
+//                   2 threads (serial share, each thread's busy time), beside
+//                   onnxruntime-web's GEMM-shaped steps
+//   --browser       only the attention configs, in headless Chromium
+//                   (/usr/bin/chromium or as tests/helpers/chromium.ts finds
+//                   it) on a crossOriginIsolated page: the package's builds and
+//                   onnxruntime-web at 1 and 2 threads, one page load per
+//                   group of lib/protocol.ts
 //   --lines A,B     only the attention configs, on each of these Node.js
 //                   lines (20,22,24,26 or 'all'; pinned binaries from the npm
 //                   registry, scripts/runtimes.mjs), ours against
@@ -17,18 +24,23 @@
 //   --render FILE   print the tables of an earlier run's --json file again
 //                   (with --md, --chart), measuring nothing
 //
-// Every measurement runs in a child process (see lib/protocol.ts); this
-// process plans the jobs, shows progress on stderr, checks every engine's
-// output against the package's and prints the tables to stdout.
+// Every measurement runs in a child process (see lib/protocol.ts), or with
+// --browser in a page; this process plans the jobs, shows progress on
+// stderr, checks every engine's output against the package's and prints the
+// tables to stdout. Attention runs at 1 thread and, in processes of their
+// own, at 2 (the package and onnxruntime-web alike).
 import { fork, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import type { AttentionResult, EngineResult, Group, Job, JobResult, TimingPolicy, WorkerMessage } from './lib/protocol.js';
+import type { AttentionResult, BrowserPageJob, EngineResult, Group, Job, JobResult, ReferenceResult, TimingPolicy, WorkerMessage } from './lib/protocol.js';
+import { buildOf, measuresPackage, threadsOf } from './lib/protocol.js';
 import { attentionFlops, parseShapes, type AttentionShape } from './lib/shapes.js';
 import { compareOutputs } from './lib/compare.js';
+import { pickRows } from './lib/spot-check.js';
+import type { BrowserSession } from './browser/session.js';
 import { renderMarkdown, sweepSeries, type RunData } from './lib/report.js';
 import { lineChartSvg } from './lib/chart.js';
 // @ts-expect-error: a plain ES module of the repo's scripts, without types
@@ -54,6 +66,7 @@ interface Options {
   lines: string[] | null;
   /** A --json file of an earlier run, to print again without measuring. */
   render?: string;
+  browser: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -66,6 +79,7 @@ function parseArgs(argv: string[]): Options {
     table3: false,
     profile: false,
     lines: null,
+    browser: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -82,6 +96,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--chart') opts.chart = path.resolve(value());
     else if (a === '--table3') opts.table3 = true;
     else if (a === '--profile') opts.profile = true;
+    else if (a === '--browser') opts.browser = true;
     else if (a === '--lines') {
       const v = value();
       opts.lines = v === 'all' ? (NODE_LINES as string[]).map((l) => l.slice('node'.length)) : v.split(',');
@@ -187,17 +202,35 @@ function readFloats(file: string): Float32Array {
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
 
+/** Whether two outputs are the same bits (NaNs included). */
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  return x.every((v, i) => v === y[i]);
+}
+
+/** --browser: the package's output in the page (plain build, 1 thread) against the float64 reference, as the worker checks it in Node. */
+function float64Check(ref: ReferenceResult, packageOutput: Float32Array, E: number): EngineResult {
+  const want = readFloats(ref.outputFile);
+  const got = ref.rows ? pickRows(packageOutput, E, ref.rows) : packageOutput;
+  return { id: 'js', label: ref.rows ? `plain JS (${ref.rows.length} rows)` : 'plain JS', check: compareOutputs(want, got) };
+}
+
 // ---------------------------------------------------------------- plan
 
-interface Planned {
-  title: string;
-  job: Job;
-  execArgv: string[];
-  /** The node binary that runs the job (--lines); this one otherwise. */
-  execPath?: string;
-  /** --lines: the index in data.lines the result belongs to. */
-  line?: number;
-}
+/** A job for a child process, or (--browser) a page load. */
+type Planned =
+  | {
+      title: string;
+      job: Job;
+      execArgv: string[];
+      /** The node binary that runs the job (--lines); this one otherwise. */
+      execPath?: string;
+      /** --lines: the index in data.lines the result belongs to. */
+      line?: number;
+    }
+  | { title: string; page: BrowserPageJob };
 
 function quickSkips(s: AttentionShape, kind: 'linformer' | 'standard'): boolean {
   return attentionFlops(kind, s.L, s.E, s.k) > QUICK_MAX_FLOPS;
@@ -271,9 +304,12 @@ async function main(): Promise<void> {
     if (unknown.length) throw new Error(`--only: unknown ${unknown.join(', ')} (known: ${known.join(', ')})`);
   }
   const selected = (name: string, part: string) => !opts.only || opts.only.includes(name) || opts.only.includes(part);
-  const argvOf = (group: Group) => (group === 'relaxed' ? relaxedArgv ?? [] : []);
-  const groups: Group[] = relaxedArgv ? ['simd', 'relaxed', 'ort2'] : ['simd', 'ort2'];
-  if (!relaxedArgv) data.skipped.push('the relaxed-SIMD build (this Node cannot run relaxed SIMD)');
+  const argvOf = (group: Group) => (buildOf(group) === 'relaxed' ? relaxedArgv ?? [] : []);
+  // simd first: its package output is every other engine's reference
+  const withRelaxed = (gs: Group[]) => gs.filter((g) => relaxedArgv || buildOf(g) !== 'relaxed');
+  const groups = withRelaxed(['simd', 'relaxed', 'ort2']);
+  const attentionGroups = withRelaxed(['simd', 'relaxed', 'ort2', 'simd2', 'relaxed2']);
+  if (!relaxedArgv && !opts.browser) data.skipped.push('the relaxed-SIMD build (this Node cannot run relaxed SIMD)');
 
   const plan: Planned[] = [];
   // The ceiling is a best-of: other load on the machine only ever lowers it.
@@ -291,7 +327,10 @@ async function main(): Promise<void> {
     data.skipped.push(`${s.name} ${kind} (--quick)`);
     return true;
   };
-  const measuresThroughput = !opts.table3 && !opts.profile && !opts.lines;
+  const measuresThroughput = !opts.table3 && !opts.profile && !opts.lines && !opts.browser;
+  /** The attention configs and kinds this run covers (--quick leaves some out). */
+  const attentionJobs = () =>
+    shapes.attention.filter((s) => selected(s.name, 'attention')).flatMap((shape) => (['linformer', 'standard'] as const).filter((kind) => !skippedByQuick(shape, kind)).map((kind) => ({ shape, kind })));
   if (measuresThroughput) planCeiling('');
 
   if (opts.lines) {
@@ -318,16 +357,21 @@ async function main(): Promise<void> {
       }
     }
   } else if (opts.profile) {
-    for (const s of shapes.attention) {
-      if (!selected(s.name, 'attention')) continue;
-      for (const kind of ['linformer', 'standard'] as const) {
-        if (skippedByQuick(s, kind)) continue;
-        for (const group of ['simd', 'relaxed'] as const) {
-          if (group === 'relaxed' && !relaxedArgv) continue;
-          const job: Job = { type: 'profile', group, shape: s, kind, runs: opts.quick ? 3 : 7, withOrt: group === 'simd' };
-          plan.push({ title: `profile · ${s.name} · ${kind} · ${group}`, job, execArgv: argvOf(group) });
-        }
+    for (const { shape, kind } of attentionJobs()) {
+      for (const group of withRelaxed(['simd', 'simd2', 'relaxed', 'relaxed2'])) {
+        const threads = threadsOf(group);
+        const job: Job = { type: 'profile', group: buildOf(group), threads, shape, kind, runs: opts.quick ? 3 : 7, withOrt: group === 'simd' };
+        plan.push({ title: `profile · ${shape.name} · ${kind} · ${buildOf(group)} ${threads}T`, job, execArgv: argvOf(group) });
       }
+    }
+  } else if (opts.browser) {
+    // the float64 reference in Node first, then one page per group with every config
+    const attention = attentionJobs();
+    for (const { shape, kind } of attention) {
+      plan.push({ title: `float64 reference · ${shape.name} · ${kind}`, job: { type: 'reference', shape, kind, outDir }, execArgv: [] });
+    }
+    for (const group of ['simd', 'relaxed', 'ort2', 'simd2', 'relaxed2'] as const) {
+      plan.push({ title: `Chromium · ${group}`, page: { group, attention, timing: policy } });
     }
   } else if (opts.table3) {
     if (!shapes.table3) throw new Error(`${opts.shapesFile} has no table3 entry`);
@@ -346,13 +390,9 @@ async function main(): Promise<void> {
         plan.push({ title: `cold start · ${short.name} · ${kind} · onnxruntime-web`, job: { type: 'cold', engine: 'ort', group: 'simd', shape: short, kind }, execArgv: [] });
       }
     }
-    for (const s of shapes.attention) {
-      if (!selected(s.name, 'attention')) continue;
-      for (const kind of ['linformer', 'standard'] as const) {
-        if (skippedByQuick(s, kind)) continue;
-        for (const group of groups) {
-          plan.push({ title: `${s.name} · ${kind} · ${group}`, job: { type: 'attention', group, shape: s, kind, timing: policy, outDir }, execArgv: argvOf(group) });
-        }
+    for (const { shape, kind } of attentionJobs()) {
+      for (const group of attentionGroups) {
+        plan.push({ title: `${shape.name} · ${kind} · ${group}`, job: { type: 'attention', group, shape, kind, timing: policy, outDir }, execArgv: argvOf(group) });
       }
     }
     const gemms = shapes.gemm.filter((g) => selected(g.name, 'gemm'));
@@ -375,31 +415,46 @@ async function main(): Promise<void> {
   // ------------------------------------------------------------ run
   mkdirSync(outDir, { recursive: true });
   const progress = new Progress(plan.length);
-  const referenceFiles = new Map<string, string>();
-  const checkAgainst = (key: string, engines: EngineResult[], isReference: boolean) => {
-    if (isReference) {
-      const ref = engines.find((e) => e.id === 'package')?.outputFile;
-      if (ref) referenceFiles.set(key, ref);
-    }
-    const refFile = referenceFiles.get(key);
+  /** Each build's package output at 1 thread, by `${key}.${build}`: the simd one is every engine's reference, each one its 2-thread twin's. */
+  const ownOutputs = new Map<string, string>();
+  const checkAgainst = (key: string, engines: EngineResult[], group: Group) => {
+    const pkg = engines.find((e) => e.id === 'package');
+    const own = `${key}.${buildOf(group)}`;
+    if (pkg?.outputFile && measuresPackage(group) && threadsOf(group) === 1) ownOutputs.set(own, pkg.outputFile);
+    const refFile = ownOutputs.get(`${key}.simd`);
     const reference = refFile ? readFloats(refFile) : null;
+    const oneThread = threadsOf(group) > 1 ? ownOutputs.get(own) : undefined;
+    const kept = new Set(ownOutputs.values());
     for (const e of engines) {
       if (!e.outputFile) continue;
-      if (reference && e.outputFile !== refFile) {
-        e.check = compareOutputs(readFloats(e.outputFile), reference);
+      if (e.outputFile !== refFile) {
+        const out = readFloats(e.outputFile);
+        if (reference) e.check = compareOutputs(out, reference);
+        // the contract: the same bits at every thread count
+        if (e === pkg && oneThread) e.identicalTo1T = sameBits(out, readFloats(oneThread));
       }
-      if (e.outputFile !== refFile) rmSync(e.outputFile, { force: true });
+      if (!kept.has(e.outputFile)) rmSync(e.outputFile, { force: true });
       delete e.outputFile;
     }
+  };
+  /** --browser: the float64 references by `${config}.${kind}`, and the browser itself once a page needs it. */
+  const references = new Map<string, ReferenceResult>();
+  let browser: BrowserSession | undefined;
+  const runPage = async (job: BrowserPageJob, onProgress: (text: string) => void) => {
+    if (!browser) browser = await (await import('./browser/session.js')).BrowserSession.start(root, outDir);
+    return browser.runPage(job, onProgress);
   };
 
   try {
     for (let i = 0; i < plan.length; i++) {
-      const { title, job, execArgv, execPath, line } = plan[i];
+      const planned = plan[i];
+      const { title } = planned;
+      const line = 'job' in planned ? planned.line : undefined;
       progress.update(i + 1, title, '');
+      const onProgress = (text: string) => progress.update(i + 1, title, text);
       let result: JobResult;
       try {
-        result = await runJob(job, execArgv, execPath ?? process.execPath, (text) => progress.update(i + 1, title, text));
+        result = 'page' in planned ? await runPage(planned.page, onProgress) : await runJob(planned.job, planned.execArgv, planned.execPath ?? process.execPath, onProgress);
       } catch (e) {
         data.failures.push(`${title}: ${e instanceof Error ? e.message.split('\n').slice(0, 6).join(' ') : String(e)}`);
         continue;
@@ -410,12 +465,12 @@ async function main(): Promise<void> {
           break;
         case 'attention': {
           // Outputs are checked against the package's plain build on the same line.
-          checkAgainst(`${line ?? ''}.${result.config}.${result.kind}`, result.engines, result.group === 'simd');
+          checkAgainst(`${line ?? ''}.${result.config}.${result.kind}`, result.engines, result.group);
           (line === undefined ? data.attention : data.lines[line].attention).push(result as AttentionResult);
           break;
         }
         case 'gemm':
-          for (const s of result.shapes) checkAgainst(`${s.name}.gemm`, s.engines, result.group === 'simd');
+          for (const s of result.shapes) checkAgainst(`${s.name}.gemm`, s.engines, result.group);
           data.gemm.push(result);
           break;
         case 'sweep':
@@ -430,9 +485,25 @@ async function main(): Promise<void> {
         case 'profile':
           data.profile.push(result);
           break;
+        case 'reference':
+          references.set(`${result.config}.${result.kind}`, result);
+          break;
+        case 'browser': {
+          data.browser ??= { userAgent: result.userAgent, attention: [] };
+          for (const r of result.attention) {
+            const key = `browser.${r.config}.${r.kind}`;
+            checkAgainst(key, r.engines, r.group);
+            const ref = references.get(`${r.config}.${r.kind}`);
+            const own = ownOutputs.get(`${key}.simd`);
+            if (r.group === 'simd' && ref && own) r.engines.push(float64Check(ref, readFloats(own), shapes.attention.find((s) => s.name === r.config)!.E));
+            data.browser.attention.push(r);
+          }
+          break;
+        }
       }
     }
   } finally {
+    await browser?.close();
     rmSync(outDir, { recursive: true, force: true });
   }
   progress.done();

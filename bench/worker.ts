@@ -13,39 +13,21 @@ import type {
   JobResult,
   PeakFigures,
   ProfileResult,
+  ReferenceResult,
   SweepResult,
   Table3Result,
   TimingPolicy,
   WorkerMessage,
 } from './lib/protocol.js';
-import type { StateDict } from './graphs/attention-onnx.js';
+import { buildOf } from './lib/protocol.js';
 import { compareOutputs } from './lib/compare.js';
-import { pickRows, referenceAttention, sampleRows } from './lib/spot-check.js';
-import { errorText, measureEngines, median, rotatingInputs, type TimedEngine } from './lib/timing.js';
+import { jsAttention, pickRows, referenceAttention, sampleRows, SPOT_ROWS } from './lib/spot-check.js';
+import { measureEngines, rotatingInputs, type TimedEngine } from './lib/timing.js';
+import { timeAttention } from './lib/attention.js';
+import type { PassProfile } from './lib/stages.js';
 import { randn, randomStateDict, Rng } from '../tests/helpers/rng.js';
-import {
-  gemmB,
-  packageMatmulId,
-  packageMatmulLabel,
-  jsAttention,
-  jsMatmulEngine,
-  loadPackage,
-  ortAttention,
-  ortId,
-  ortLabel,
-  ortMatmul,
-  packageAttention,
-  packageLabel,
-  packageMatmul,
-  setupOf,
-  tfjsMatmul,
-  type AttentionSetup,
-  type OrtOrder,
-} from './lib/contenders.js';
-
-const INPUT_SEED = 11;
-/** Output rows the plain-JS spot check computes where the full reference is too slow. */
-const SPOT_ROWS = 8;
+import { INPUT_SEED, loadPackage, ortAttention, ortEngines, ortId, ortLabel, packageAttention, setupOf, threadsInUse, tryCreate, type AttentionSetup } from './lib/contenders.js';
+import { gemmB, jsMatmulEngine, ortMatmul, packageMatmul, packageMatmulId, packageMatmulLabel, tfjsMatmul } from './lib/gemm-contenders.js';
 
 /** n N(0, 1) samples from the seeded test generator. */
 function normals(n: number, seed: number): Float32Array {
@@ -72,88 +54,42 @@ function saveOutput(dir: string, name: string, data: Float32Array): string {
   return file;
 }
 
-/** Creates an engine, or records why it cannot be created. */
-async function tryCreate(id: string, label: string, create: () => Promise<TimedEngine> | TimedEngine, failed: EngineResult[]): Promise<TimedEngine | null> {
-  try {
-    return await create();
-  } catch (e) {
-    failed.push({ id, label, error: errorText(e) });
-    return null;
-  }
-}
-
-const ORDERS: OrtOrder[] = ['spec', 'project-first'];
-
-/** The onnxruntime-web engines of one attention setup (both Linformer graph orders). */
-async function ortEngines(s: AttentionSetup, stateDict: StateDict, threads: 1 | 2, failed: EngineResult[]): Promise<TimedEngine[]> {
-  const engines: TimedEngine[] = [];
-  const orders = s.kind === 'linformer' ? ORDERS : [undefined];
-  for (const order of orders) {
-    const e = await tryCreate(ortId(threads, order), ortLabel(threads, order), () => ortAttention(s, stateDict, threads, order), failed);
-    if (e) engines.push(e);
-  }
-  return engines;
-}
-
 async function attentionJob(job: Extract<Job, { type: 'attention' }>): Promise<AttentionResult> {
-  const { group, shape, kind } = job;
-  const s = setupOf(shape, kind);
-  const result: AttentionResult = { type: 'attention', group, config: shape.name, kind, engines: [] };
-  const failed: EngineResult[] = [];
-  const engines: TimedEngine[] = [];
-  let stateDict: StateDict;
-  let lw: Awaited<ReturnType<typeof loadPackage>> | undefined;
-  if (group === 'ort2') {
-    // the weights come from the package's module, built from the same seed; the simd build is enough to make them
-    lw = await loadPackage('simd');
-    const p = packageAttention(lw, s);
-    stateDict = p.stateDict;
-    p.module.dispose();
-    engines.push(...(await ortEngines(s, stateDict, 2, failed)));
-  } else {
-    lw = await loadPackage(group);
-    result.build = lw.backendInfo().build;
-    const p = packageAttention(lw, s);
-    stateDict = p.stateDict;
-    engines.push(p.engine);
-    engines.push(...(await ortEngines(s, stateDict, 1, failed)));
-    if (group === 'simd' && shape.ref) engines.push(await jsAttention(s, stateDict));
-  }
-  const inputs = rotatingInputs(shape.L * shape.E, INPUT_SEED);
-  const outputs = new Map<string, string>();
-  let packageOutput: Float32Array | undefined;
-  const measured = await measureEngines(engines, inputs, {
-    policy: job.timing,
+  const { group, shape } = job;
+  const { result, setup, stateDict, inputs, packageOutput } = await timeAttention({
+    ...job,
     progress,
-    onOutput: (e, out) => {
-      outputs.set(e.id, saveOutput(job.outDir, `${shape.name}.${kind}.${group}.${e.id}`, out));
-      if (e.id === 'package') packageOutput = out;
-    },
-    afterWarmup: (e) => {
-      if (e.id === 'package' && lw) {
-        const u = lw.memoryUsage();
-        result.memory = { peakBytes: u.peakBytes, wasmBytes: u.wasmBytes };
-      }
-    },
+    save: (name, out) => saveOutput(job.outDir, name, out),
+    // the float64 reference, timed beside the plain build where it is quick enough
+    more: async (s, sd) => (group === 'simd' && shape.ref ? [jsAttention(s, sd)] : []),
   });
-  for (const r of measured) r.outputFile = outputs.get(r.id);
-  result.engines = [...measured, ...failed];
-  for (const e of engines) await e.dispose?.();
   if (group === 'simd' && !shape.ref && packageOutput) {
     // too big for the full reference: check a few rows in float64 instead
     progress(`plain JS: checking ${SPOT_ROWS} rows`);
     const rows = sampleRows(shape.L, SPOT_ROWS);
-    const want = referenceAttention(s, stateDict, inputs[0], rows);
+    const want = referenceAttention(setup, stateDict, inputs[0], rows);
     result.engines.push({ id: 'js', label: `plain JS (${rows.length} rows)`, check: compareOutputs(want, pickRows(packageOutput, shape.E, rows)) });
   }
   return result;
+}
+
+/** --browser: the float64 reference of the first input the pages time, on the package module's weights. */
+async function referenceJob(job: Extract<Job, { type: 'reference' }>): Promise<ReferenceResult> {
+  const { shape, kind } = job;
+  const s = setupOf(shape, kind);
+  const p = packageAttention(await loadPackage('simd'), s);
+  const rows = shape.ref ? undefined : sampleRows(shape.L, SPOT_ROWS);
+  progress(rows ? `plain JS: ${rows.length} rows` : 'plain JS');
+  const want = referenceAttention(s, p.stateDict, rotatingInputs(shape.L * shape.E, INPUT_SEED)[0], rows);
+  p.module.dispose();
+  return { type: 'reference', config: shape.name, kind, outputFile: saveOutput(job.outDir, `${shape.name}.${kind}.reference`, want), rows };
 }
 
 async function gemmJob(job: Extract<Job, { type: 'gemm' }>): Promise<GemmResult> {
   const result: GemmResult = { type: 'gemm', group: job.group, shapes: [] };
   let lw: Awaited<ReturnType<typeof loadPackage>> | undefined;
   if (job.group !== 'ort2') {
-    lw = await loadPackage(job.group);
+    lw = await loadPackage(buildOf(job.group));
     result.build = lw.backendInfo().build;
   }
   for (const g of job.shapes) {
@@ -278,47 +214,31 @@ async function table3Job(job: Extract<Job, { type: 'table3' }>): Promise<Table3R
   return result;
 }
 
-/** Timed several times: the median of each stage, and onnxruntime-web's counterparts. */
+/** Timed several times: the median of each stage as the package reports it, and onnxruntime-web's counterparts. */
 async function profileJob(job: Extract<Job, { type: 'profile' }>): Promise<ProfileResult> {
-  const { StageTimer } = await import('./lib/stages.js');
-  const lw = await loadPackage(job.group);
-  const timer = new StageTimer();
-  timer.install(lw);
+  const { ProfileHook, medianPass } = await import('./lib/stages.js');
+  const lw = await loadPackage(job.group, job.threads);
   const { shape, kind } = job;
   const s = setupOf(shape, kind);
   const p = packageAttention(lw, s);
   const x = normals(shape.L * shape.E, INPUT_SEED);
+  const hook = new ProfileHook();
+  hook.install();
   progress('linformer-wasm: warm-up');
   await p.engine.prewarm?.(150);
   const w0 = performance.now();
   p.engine.run(x);
   // passes of seconds each: a few are enough
   const runs = performance.now() - w0 > 2000 ? Math.min(3, job.runs) : job.runs;
-  const totals: number[] = [];
-  const perStage = new Map<string, number[]>();
+  hook.take();
+  const passes: PassProfile[] = [];
   for (let r = 0; r < runs; r++) {
     progress(`linformer-wasm: run ${r + 1}/${runs}`);
-    timer.reset();
-    const t0 = performance.now();
     p.engine.run(x);
-    const total = performance.now() - t0;
-    totals.push(total);
-    let accounted = 0;
-    for (const [stage, ms] of timer.totals) {
-      accounted += ms;
-      perStage.set(stage, [...(perStage.get(stage) ?? []), ms]);
-    }
-    perStage.set('other', [...(perStage.get('other') ?? []), total - accounted]);
+    passes.push(hook.take());
   }
-  const result: ProfileResult = {
-    type: 'profile',
-    config: shape.name,
-    kind,
-    build: lw.backendInfo().build,
-    totalMs: median(totals),
-    stagesMs: Object.fromEntries([...perStage].map(([k, v]) => [k, median(v)])),
-    wrapped: timer.wrapped,
-  };
+  const info = lw.backendInfo();
+  const result: ProfileResult = { type: 'profile', config: shape.name, kind, build: info.build, threads: threadsInUse(info), ...medianPass(passes) };
   if (job.withOrt) {
     const policy: TimingPolicy = { budgetMs: 1000, minRuns: job.runs, maxRuns: 50, warmupMs: 100, prewarmMs: 100 };
     const timeOrt = async (what: string, create: () => Promise<TimedEngine>, input: Float32Array) => {
@@ -372,6 +292,8 @@ async function runJob(job: Job): Promise<JobResult> {
       return coldJob(job);
     case 'table3':
       return table3Job(job);
+    case 'reference':
+      return referenceJob(job);
   }
 }
 

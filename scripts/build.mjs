@@ -1,4 +1,6 @@
-// Builds everything: the two wasm builds of assembly/ (build/), then dist/:
+// Builds everything: the four wasm builds of assembly/ (build/: SIMD and
+// relaxed SIMD, each over a private or a shared memory), the worker of each
+// runtime (threads/), then dist/:
 // the Node CommonJS entry and the ES module entry that re-exports it (and a
 // self-contained ES module for bundlers that target Node), the
 // browser/worker bundle (wasm fetched beside it) and its inlined variant, the
@@ -13,7 +15,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
-const WASM_FILES = ['linformer.wasm', 'linformer-relaxed.wasm'];
+const WASM_TARGETS = ['simd', 'relaxed', 'simd-threads', 'relaxed-threads'];
+const WASM_FILES = ['linformer.wasm', 'linformer-relaxed.wasm', 'linformer-threads.wasm', 'linformer-relaxed-threads.wasm'];
 const TYPES_CJS = 'dist/types-cjs';
 
 // The modules implement Symbol.dispose, whose type is in TypeScript's
@@ -33,8 +36,8 @@ async function node(script, ...args) {
   }
 }
 
-// Both builds from one source: asconfig.json's targets differ in features only.
-await Promise.all(['simd', 'relaxed'].map((target) => node(bin('assemblyscript/bin/asc.js'), 'assembly/index.ts', '--target', target)));
+// Every build from one source: asconfig.json's targets differ in features and memory only.
+await Promise.all(WASM_TARGETS.map((target) => node(bin('assemblyscript/bin/asc.js'), 'assembly/index.ts', '--target', target)));
 await Promise.all([
   bundles(),
   commonJsTypes(),
@@ -55,13 +58,21 @@ async function bundles() {
   // source map. The Node bundles stay readable and need no map.
   const browser = { ...common, format: 'esm', platform: 'neutral', minify: true, sourcemap: true };
 
+  // The workers first: the Node entries and the inline bundle carry theirs as a string.
+  const [nodeWorker, webWorker] = await Promise.all([
+    workerSource({ ...common, entryPoints: ['src/threads/worker.node.ts'], format: 'cjs', platform: 'node', minify: true }),
+    workerSource({ ...browser, sourcemap: false, entryPoints: ['src/threads/worker.browser.ts'] }),
+  ]);
+  writeFileSync('dist/linformer-worker.js', webWorker);
+  const withNodeWorker = { define: { __LINFORMER_NODE_WORKER__: JSON.stringify(nodeWorker) } };
+
   await Promise.all([
     // For bundlers that build for Node (esbuild --platform=node, webpack,
     // vite SSR): they take the "module" condition, which Node itself ignores,
     // and bundle this self-contained ES module. A bundle holds one copy of
     // whatever it bundles, so it has one state either way; the CommonJS
     // build inside an ES module bundle could not find its own location.
-    build({ ...common, entryPoints: ['src/index.node.ts'], outfile: 'dist/index.node.module.js', format: 'esm', platform: 'node' }),
+    build({ ...common, ...withNodeWorker, entryPoints: ['src/index.node.ts'], outfile: 'dist/index.node.module.js', format: 'esm', platform: 'node' }),
     build({
       ...common,
       entryPoints: ['src/index.node.ts'],
@@ -70,7 +81,7 @@ async function bundles() {
       platform: 'node',
       // CommonJS has no import.meta: the injected shim derives it from __filename.
       inject: ['scripts/shims/import-meta-url.js'],
-      define: { 'import.meta.url': 'import_meta_url' },
+      define: { ...withNodeWorker.define, 'import.meta.url': 'import_meta_url' },
     }).then(nodeEsmEntry),
     build({ ...browser, entryPoints: ['src/index.browser.ts'], outfile: 'dist/index.browser.js' }),
     build({
@@ -78,8 +89,15 @@ async function bundles() {
       entryPoints: ['src/index.inline.ts'],
       outfile: 'dist/index.browser.inline.js',
       loader: { '.wasm': 'binary' },
+      define: { __LINFORMER_WEB_WORKER__: JSON.stringify(webWorker) },
     }),
   ]);
+}
+
+/** One worker entry bundled into a self-contained script, returned as text. */
+async function workerSource(options) {
+  const out = await build({ ...options, write: false, outfile: 'worker.js' });
+  return out.outputFiles.find((f) => f.path.endsWith('.js')).text;
 }
 
 // The Node ES module entry is the CommonJS build re-exported, not a second

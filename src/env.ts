@@ -29,6 +29,15 @@ export const env = {
    * @defaultValue 'auto'
    */
   gemmTile: 'auto' as 'auto' | '4x8' | '6x8',
+
+  /**
+   * Milliseconds a worker thread may stay silent (not start, or not finish
+   * a task of a call) before it is taken for dead: the call then throws,
+   * nothing is returned, and the workers are restarted. A task is at most
+   * tens of milliseconds of work.
+   * @defaultValue 10000
+   */
+  workerTimeout: 10000,
 };
 
 /** What each flag may be. */
@@ -36,6 +45,7 @@ const ENV_RULES = {
   scoreBlockFloats: rule.positiveInteger,
   sequenceProjection: rule.oneOf(['auto', 'inputs', 'keys'] as const),
   gemmTile: rule.oneOf(['auto', '4x8', '6x8'] as const),
+  workerTimeout: rule.positiveInteger,
 };
 
 /** A flag's value, checked: a bad one is a TypeError or RangeError naming env.<key>, before any work is done. */

@@ -4,13 +4,20 @@
 // WebAssembly.Modules their bundler imported.
 import { setPlatform } from './core/loader.js';
 import { fetchBytes } from './fetch-bytes.js';
+import { webCores, webThreadSupport, webWorker } from './threads/web-workers.js';
 
 setPlatform({
   defaultBuilds: () => ({
     simd: new URL('./linformer.wasm', import.meta.url),
     relaxed: new URL('./linformer-relaxed.wasm', import.meta.url),
+    simdThreads: new URL('./linformer-threads.wasm', import.meta.url),
+    relaxedThreads: new URL('./linformer-relaxed-threads.wasm', import.meta.url),
   }),
   fetchBytes,
+  threadSupport: webThreadSupport,
+  // Written out in full so that vite and webpack see the worker file and emit it.
+  spawnWorker: () => webWorker(new Worker(new URL('./linformer-worker.js', import.meta.url), { type: 'module' })),
+  cores: webCores,
 });
 
 export * from './index.js';

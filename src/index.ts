@@ -16,6 +16,7 @@ export type { MaskTensor, OutputTensor, Tensor, TensorData, TensorLike } from '.
 export type { MemoryUsage } from './core/heap.js';
 export type { GemmTile } from './core/gemm-tile.js';
 export { env } from './env.js';
+export { stopThreads } from './threads/threads.js';
 export { MultiheadAttention } from './nn/multihead-attention.js';
 export { LinearMultiheadAttention } from './nn/linear-multihead-attention.js';
 export { manualSeed } from './nn/init.js';

@@ -1,39 +1,62 @@
-// The engines under test, each wrapped as a TimedEngine: this package,
-// onnxruntime-web, TF.js and, as the plain-JS contender, the float64
-// reference of tests/helpers/reference.ts. Heavy modules are imported on
-// demand so a process loads only the engines it runs.
-import type { AttentionKind, AttentionShape, GemmShape } from './shapes.js';
+// The attention engines under test, each wrapped as a TimedEngine: this
+// package and onnxruntime-web (the plain-JS contender is in spot-check.ts,
+// the SGEMM engines in gemm-contenders.ts). Nothing here needs Node: the
+// --browser page runs it too. Heavy modules are imported on demand so a
+// process loads only the engines it runs.
+import type { AttentionKind, AttentionShape } from './shapes.js';
 import type { StateDict } from '../graphs/attention-onnx.js';
-import { repeatFor, type TimedEngine } from './timing.js';
+import { errorText, repeatFor, type TimedEngine } from './timing.js';
+import type { Build, EngineResult } from './protocol.js';
 import { randn, randomStateDict, Rng } from '../../tests/helpers/rng.js';
 
-type Package = typeof import('linformer-wasm');
+export type Package = typeof import('linformer-wasm');
+type BackendInfo = ReturnType<Package['backendInfo']>;
 
 /** Seed of every module's weights, so each process builds the same ones. */
 export const WEIGHT_SEED = 7;
+/** Seed of the inputs; the first one is the input every engine's output is checked on. */
+export const INPUT_SEED = 11;
 /** Sequence length of the small warm-up problem. */
 const PREWARM_L = 64;
 
 let pkg: Package | undefined;
 
 /**
- * Loads the package with the build of this process's group: the plain SIMD
- * build is forced off relaxed SIMD; the relaxed group must get the relaxed
- * build (the parent starts it with the flag Node 20 needs).
+ * Threads the package runs on. A package from before the threads API has
+ * no backendInfo().threads: it runs on one.
  */
-export async function loadPackage(group: 'simd' | 'relaxed'): Promise<Package> {
+export function threadsInUse(info: BackendInfo): number {
+  return (info as Partial<{ threads: number }>).threads ?? 1;
+}
+
+/**
+ * Loads the package with the build and thread count of this process's
+ * group: the plain SIMD build is forced off relaxed SIMD; the relaxed group
+ * must get the relaxed build (the parent starts it with the flag Node 20
+ * needs), and the threads asked for, or the job fails.
+ */
+export async function loadPackage(build: Build, threads: 1 | 2 = 1): Promise<Package> {
   if (pkg) return pkg;
   const lw = await import('linformer-wasm');
-  await lw.init(undefined, { relaxedSimd: group === 'relaxed' });
-  const build = lw.backendInfo().build;
-  if ((group === 'relaxed') !== (build === 'relaxed-simd')) {
-    throw new Error(`expected the ${group} build, got '${build}' (relaxed SIMD available: ${lw.backendInfo().relaxedSimdAvailable})`);
+  // (a variable, not a literal: a package from before numThreads still type-checks, and ignores it)
+  const options = { relaxedSimd: build === 'relaxed', numThreads: threads };
+  await lw.init(undefined, options);
+  const info = lw.backendInfo();
+  if ((build === 'relaxed') !== (info.build === 'relaxed-simd')) {
+    throw new Error(`expected the ${build} build, got '${info.build}' (relaxed SIMD available: ${info.relaxedSimdAvailable})`);
+  }
+  const running = threadsInUse(info);
+  if ('threads' in info && running !== threads) {
+    const why = (info as Partial<{ threadsUnavailable: string | null }>).threadsUnavailable;
+    throw new Error(`asked linformer-wasm for ${threads} thread(s), it runs ${running}${why ? `: ${why}` : ''}`);
   }
   return (pkg = lw);
 }
 
 export function packageLabel(lw: Package): string {
-  return `linformer-wasm ${lw.backendInfo().build}`;
+  const info = lw.backendInfo();
+  const threads = threadsInUse(info);
+  return `linformer-wasm ${info.build}${threads > 1 ? ` ${threads}T` : ''}`;
 }
 
 type AttentionModule = InstanceType<Package['LinearMultiheadAttention']> | InstanceType<Package['MultiheadAttention']>;
@@ -135,94 +158,25 @@ export async function ortAttention(s: AttentionSetup, stateDict: StateDict, thre
   };
 }
 
-/** The float64 reference, timed: the plain-JS contender. */
-export async function jsAttention(s: AttentionSetup, stateDict: StateDict): Promise<TimedEngine> {
-  const { referenceAttention } = await import('./spot-check.js');
-  return { id: 'js', label: 'plain JS', run: (x) => referenceAttention(s, stateDict, x) };
+/** Creates an engine, or records why it cannot be created. */
+export async function tryCreate(id: string, label: string, create: () => Promise<TimedEngine> | TimedEngine, failed: EngineResult[]): Promise<TimedEngine | null> {
+  try {
+    return await create();
+  } catch (e) {
+    failed.push({ id, label, error: errorText(e) });
+    return null;
+  }
 }
 
-// ---------------------------------------------------------------- SGEMM
+const ORDERS: OrtOrder[] = ['spec', 'project-first'];
 
-/** B of a GEMM shape: the same in every process. */
-export function gemmB(g: GemmShape): Float32Array {
-  return randn(new Rng(1000 + g.M + g.K + g.N), [g.K * g.N]).data;
-}
-
-/** How a caller holds B (packed per call or once) and C (a new array or `out`). */
-export interface MatmulWay {
-  prepacked: boolean;
-  out: boolean;
-}
-
-/**
- * ops.matmul in the four ways a caller can hold its operands: B passed on
- * every call (packed each time) or packed once by ops.prepack, as TF.js and
- * ORT hold theirs; C a new array each call, or written into one `out` tensor
- * (torch.matmul's out=), which saves the new array's page faults.
- */
-export function packageMatmul(lw: Package, g: GemmShape, b: Float32Array, way: MatmulWay): TimedEngine {
-  const rhs = way.prepacked ? lw.ops.prepack({ data: b, dims: [g.K, g.N] }) : { data: b, dims: [g.K, g.N] };
-  const out = way.out ? { data: new Float32Array(g.M * g.N), dims: [g.M, g.N] } : undefined;
-  const dims = [g.M, g.K];
-  const sa = randn(new Rng(3), [64, 64]);
-  const sb = randn(new Rng(4), [64, 64]);
-  return {
-    id: packageMatmulId(way),
-    label: packageMatmulLabel(lw, way),
-    run: (a) => lw.ops.matmul({ data: a, dims }, rhs, { out }).data,
-    prewarm: (ms) => repeatFor(ms, () => lw.ops.matmul(sa, sb)),
-    dispose: () => {
-      if (rhs instanceof lw.ops.PackedMatrix) rhs.dispose();
-    },
-  };
-}
-
-export function packageMatmulLabel(lw: Package, way: MatmulWay): string {
-  return [packageLabel(lw), way.prepacked ? 'B prepacked' : '', way.out ? 'out' : ''].filter(Boolean).join(', ');
-}
-
-/** 'package', 'package-prepacked', 'package-out', 'package-prepacked-out'. */
-export function packageMatmulId(way: MatmulWay): string {
-  return ['package', way.prepacked ? 'prepacked' : '', way.out ? 'out' : ''].filter(Boolean).join('-');
-}
-
-export async function tfjsMatmul(g: GemmShape, b: Float32Array): Promise<TimedEngine> {
-  const { createTfjsMatmul } = await import('../engines/tfjs.js');
-  const mm = await createTfjsMatmul(g.M, g.K, g.N, b);
-  return {
-    id: 'tfjs',
-    label: 'TF.js wasm (XNNPACK)',
-    run: (a) => mm.run(a),
-    async prewarm(ms) {
-      const small = await createTfjsMatmul(64, 64, 64);
-      const a = randn(new Rng(5), [64 * 64]).data;
-      await repeatFor(ms, () => small.run(a));
-      small.dispose();
-    },
-    dispose: () => mm.dispose(),
-  };
-}
-
-export async function ortMatmul(g: GemmShape, b: Float32Array, threads: 1 | 2): Promise<TimedEngine> {
-  const { createOrtMatmul } = await import('../engines/onnxruntime.js');
-  const mm = await createOrtMatmul(g.M, g.K, g.N, threads, b);
-  return {
-    id: ortId(threads),
-    label: ortLabel(threads),
-    run: (a) => mm.run(a),
-    async prewarm(ms) {
-      const small = await createOrtMatmul(64, 64, 64, threads);
-      const a = randn(new Rng(5), [64 * 64]).data;
-      await repeatFor(ms, () => small.run(a));
-      await small.dispose();
-    },
-    dispose: () => mm.dispose(),
-  };
-}
-
-/** The float64 reference's matmul, timed: the plain-JS contender. */
-export async function jsMatmulEngine(g: GemmShape, b: Float32Array): Promise<TimedEngine> {
-  const { matmul64 } = await import('../../tests/helpers/reference.js');
-  const rhs = { data: b, dims: [g.K, g.N] };
-  return { id: 'js', label: 'plain JS', run: (a) => Float32Array.from(matmul64({ data: a, dims: [g.M, g.K] }, rhs).data) };
+/** The onnxruntime-web engines of one attention setup (both Linformer graph orders). */
+export async function ortEngines(s: AttentionSetup, stateDict: StateDict, threads: 1 | 2, failed: EngineResult[]): Promise<TimedEngine[]> {
+  const engines: TimedEngine[] = [];
+  const orders = s.kind === 'linformer' ? ORDERS : [undefined];
+  for (const order of orders) {
+    const e = await tryCreate(ortId(threads, order), ortLabel(threads, order), () => ortAttention(s, stateDict, threads, order), failed);
+    if (e) engines.push(e);
+  }
+  return engines;
 }

@@ -1,8 +1,9 @@
 // What the harness (main.ts) asks of a measuring process (worker.ts), and
 // what comes back. Each job runs in a fresh Node process: onnxruntime-web
-// fixes its thread count once per process, the relaxed-SIMD build needs a
-// V8 flag on Node 20, and the package's wasm memory only ever grows, so a
-// fresh process is what makes its peak a per-config figure.
+// and this package fix their thread counts once per process (at their first
+// session / init()), the relaxed-SIMD build needs a V8 flag on Node 20, and
+// the package's wasm memory only ever grows, so a fresh process is what
+// makes its peak a per-config figure.
 import type { AttentionKind, AttentionShape, GemmShape, SweepSpec, Table3Spec } from './shapes.js';
 
 /**
@@ -11,9 +12,37 @@ import type { AttentionKind, AttentionShape, GemmShape, SweepSpec, Table3Spec } 
  *    TF.js (SGEMM) and the plain-JS reference;
  *  - relaxed: the package's relaxed-SIMD build, with onnxruntime-web 1 thread
  *    (and TF.js for SGEMM) beside it for a ratio taken in the same process;
- *  - ort2: onnxruntime-web with 2 threads alone.
+ *  - ort2: onnxruntime-web with 2 threads alone;
+ *  - simd2, relaxed2: the package's build at 2 threads alone.
+ * Engines at 2 threads are timed alone: after each run onnxruntime-web's
+ * idle threads spin for some 20–35 ms (seen on Node 20), which would land on
+ * the next engine's run in the round.
+ * In --browser each group is one page load instead of one process, holding
+ * the same engines.
  */
-export type Group = 'simd' | 'relaxed' | 'ort2';
+export type Group = 'simd' | 'relaxed' | 'ort2' | 'simd2' | 'relaxed2';
+
+/** The package's build in a group's process (ORT's group makes its weights with the plain one). */
+export function buildOf(group: Group): Build {
+  return group === 'relaxed' || group === 'relaxed2' ? 'relaxed' : 'simd';
+}
+
+/** The thread count of every engine in a group. */
+export function threadsOf(group: Group): 1 | 2 {
+  return group === 'ort2' || group === 'simd2' || group === 'relaxed2' ? 2 : 1;
+}
+
+/** Whether the package is measured in the group (not only used to make weights). */
+export function measuresPackage(group: Group): boolean {
+  return group !== 'ort2';
+}
+
+/** Whether onnxruntime-web is measured in the group's attention jobs. */
+export function measuresOrt(group: Group): boolean {
+  return group === 'simd' || group === 'relaxed' || group === 'ort2';
+}
+
+export type Build = 'simd' | 'relaxed';
 
 export interface TimingPolicy {
   /** Time to spend on the timed runs of one engine, when the runs are short. */
@@ -39,7 +68,9 @@ export type Job =
   | { type: 'sweep'; group: 'simd'; sweep: SweepSpec; kind: AttentionKind; timing: TimingPolicy }
   | { type: 'cold'; engine: 'package' | 'ort'; group: 'simd' | 'relaxed'; shape: AttentionShape; kind: AttentionKind }
   | { type: 'table3'; group: 'simd' | 'relaxed'; spec: Table3Spec; timing: TimingPolicy }
-  | { type: 'profile'; group: 'simd' | 'relaxed'; shape: AttentionShape; kind: AttentionKind; runs: number; withOrt: boolean };
+  | { type: 'profile'; group: Build; threads: 1 | 2; shape: AttentionShape; kind: AttentionKind; runs: number; withOrt: boolean }
+  /** --browser: the float64 reference output for the input the pages get first (a few rows where the whole is too slow). */
+  | { type: 'reference'; shape: AttentionShape; kind: AttentionKind; outDir: string };
 
 export interface EngineResult {
   /** e.g. 'package', 'ort1', 'ort1-spec', 'ort2-project-first', 'tfjs', 'js'. */
@@ -54,6 +85,8 @@ export interface EngineResult {
   outputFile?: string;
   /** Filled in by the harness: this output against the package's (plain SIMD build). */
   check?: OutputCheck;
+  /** Filled in by the harness for the package at 2 threads: its output is bit for bit the same build's at 1 thread. */
+  identicalTo1T?: boolean;
 }
 
 export interface OutputCheck {
@@ -78,6 +111,8 @@ export interface AttentionResult {
   kind: AttentionKind;
   /** backendInfo().build of the package in this process. */
   build?: string;
+  /** backendInfo().threads of the package in this process (1 where the package predates threads). */
+  threads?: number;
   engines: EngineResult[];
   memory?: MemoryFigures;
 }
@@ -137,12 +172,16 @@ export interface ProfileResult {
   config: string;
   kind: AttentionKind;
   build: string;
-  /** Median of the whole forward pass. */
+  /** Threads in use (backendInfo().threads). */
+  threads: number;
+  /** Median of the whole forward pass, as the package's profile hook reports it. */
   totalMs: number;
-  /** Median per stage; 'other' is the rest of the pass. */
+  /** Median per stage (the hook's steps summed by stage); 'other' is the rest of the pass. */
   stagesMs: Record<string, number>;
-  /** The package methods that were timed. */
-  wrapped: string[];
+  /** Median of the pass minus its parallel steps (see stages.ts). */
+  serialMs: number;
+  /** Median busy time of each thread over the pass; index 0 is the caller. */
+  busyMs: number[];
   /**
    * onnxruntime-web 1 thread: the whole graph ('spec' order for Linformer)
    * and single-node MatMul graphs of its GEMM-shaped steps; the rest is
@@ -151,7 +190,34 @@ export interface ProfileResult {
   ort?: { totalMs: number; inProjectionMs: number; sequenceProjectionMs: number; outProjectionMs: number; restMs: number };
 }
 
-export type JobResult = AttentionResult | GemmResult | PeakFigures | SweepResult | ColdResult | Table3Result | ProfileResult;
+export interface ReferenceResult {
+  type: 'reference';
+  config: string;
+  kind: AttentionKind;
+  /** The reference's rows (float32), all of them or `rows`. */
+  outputFile: string;
+  rows?: number[];
+}
+
+export type JobResult = AttentionResult | GemmResult | PeakFigures | SweepResult | ColdResult | Table3Result | ProfileResult | ReferenceResult | BrowserPageResult;
+
+// ---------------------------------------------------------------- --browser
+
+/** What one page load runs: one group's engines on every selected config. */
+export interface BrowserPageJob {
+  group: Group;
+  attention: { shape: AttentionShape; kind: AttentionKind }[];
+  timing: TimingPolicy;
+}
+
+/** What a page hands back; its outputs went to the server (POST /out/NAME). */
+export interface BrowserPageResult {
+  type: 'browser';
+  group: Group;
+  crossOriginIsolated: boolean;
+  userAgent: string;
+  attention: AttentionResult[];
+}
 
 export type WorkerMessage =
   | { type: 'progress'; text: string }

@@ -1,8 +1,8 @@
 // The markdown tables printed at the end of a run (ready to paste into the
 // README), and the chart's series.
-import type { AttentionResult, ColdResult, EngineResult, GemmResult, PeakFigures, ProfileResult, SweepResult, Table3Result, TimingPolicy } from './protocol.js';
+import type { AttentionResult, Build, ColdResult, EngineResult, GemmResult, Group, PeakFigures, ProfileResult, SweepResult, Table3Result, TimingPolicy } from './protocol.js';
 import { STAGE_ORDER } from './stages.js';
-import { attentionFlops, type AttentionKind, type AttentionShape, type Shapes } from './shapes.js';
+import { attentionFlops, type AttentionKind, type AttentionShape, type PerBuild, type Shapes } from './shapes.js';
 import { ABS_TOLERANCE, REL_TOLERANCE } from './compare.js';
 import type { Series } from './chart.js';
 
@@ -31,6 +31,8 @@ export interface RunData {
   profile: ProfileResult[];
   /** --lines: the attention configs on each Node.js line. */
   lines: LineRun[];
+  /** --browser: the attention configs in headless Chromium. */
+  browser?: BrowserRun;
   /** Parts left out, and why. */
   skipped: string[];
   /** Processes that failed as a whole. */
@@ -42,6 +44,12 @@ export interface LineRun {
   node: string;
   v8: string;
   relaxedExecArgv: string[] | null;
+  attention: AttentionResult[];
+}
+
+/** The attention configs in headless Chromium (--browser), one page load per group. */
+export interface BrowserRun {
+  userAgent: string;
   attention: AttentionResult[];
 }
 
@@ -98,12 +106,45 @@ function jobOf(results: AttentionResult[], config: string, kind: AttentionKind, 
   return results.find((r) => r.config === config && r.kind === kind && r.group === group);
 }
 
+/** t(slow) / t(fast): how many times faster `fast` is. */
+function ratio(slow: EngineResult | undefined, fast: EngineResult | undefined): number | undefined {
+  if (!slow?.medianMs || !fast?.medianMs) return undefined;
+  return slow.medianMs / fast.medianMs;
+}
+
 /** t(other) / t(package), both from the same process. */
-function speedup(results: AttentionResult[], config: string, kind: AttentionKind, group: 'simd' | 'relaxed', otherId: string): number | undefined {
-  const pkg = engine(results, config, kind, group, 'package');
-  const other = engine(results, config, kind, group, otherId);
-  if (!pkg?.medianMs || !other?.medianMs) return undefined;
-  return other.medianMs / pkg.medianMs;
+function speedup(results: AttentionResult[], config: string, kind: AttentionKind, group: Group, otherId: string): number | undefined {
+  return ratio(engine(results, config, kind, group, otherId), engine(results, config, kind, group, 'package'));
+}
+
+/** onnxruntime-web in `group` on its faster graph (of the two Linformer orders; standard attention has one). */
+function fasterOrt(results: AttentionResult[], config: string, kind: AttentionKind, group: Group, threads: 1 | 2): EngineResult | undefined {
+  const ids = kind === 'linformer' ? [`ort${threads}-spec`, `ort${threads}-project-first`] : [`ort${threads}`];
+  const timed = ids.map((id) => engine(results, config, kind, group, id)).filter((e) => e?.medianMs !== undefined);
+  return timed.sort((a, b) => a!.medianMs! - b!.medianMs!)[0];
+}
+
+/** The order of onnxruntime-web's graph an engine id names, for the table. */
+function orderOf(e: EngineResult): string {
+  return e.id.endsWith('-spec') ? " ('spec')" : e.id.endsWith('-project-first') ? " ('project-first')" : '';
+}
+
+/** Both builds' figures in one cell, simd first. */
+function pair(f: (build: Build) => string): string {
+  return `${f('simd')} / ${f('relaxed')}`;
+}
+
+/** "≥ 1.8×: ✓ / ✗" for the two builds' speed-ups, or '' without a target. */
+function targetCell(target: PerBuild | undefined, speedups: Record<Build, number | undefined>): string {
+  if (!target) return '';
+  const met = (b: Build) => (speedups[b] === undefined ? '—' : speedups[b]! >= target[b] ? '✓' : '✗');
+  const bar = target.simd === target.relaxed ? `≥ ${target.simd}×` : `≥ ${target.simd}× / ${target.relaxed}×`;
+  return `${bar}: ${pair(met)}`;
+}
+
+/** The same target for both builds. */
+function both(target: number | undefined): PerBuild | undefined {
+  return target === undefined ? undefined : { simd: target, relaxed: target };
 }
 
 export function peakOf(data: RunData): { plain?: number; relaxed?: number } {
@@ -137,7 +178,7 @@ function header(data: RunData): string {
     '',
     `One thread unless a column says 2T. Self-attention, batch N = 1, fp32, needWeights false. ` +
       `Each figure is the median of at least ${t.minRuns} timed runs (${t.minRuns}–${t.maxRuns}, about ${(t.budgetMs / 1000).toFixed(1)} s per engine) after a warm-up; ` +
-      `engines sharing a process are timed in turn, one run each per round, and each speed-up divides two medians from the same process. ` +
+      `engines sharing a process are timed in turn, one run each per round, and each speed-up over ORT 1T divides two medians from the same process (for the 2-thread ratios see their table). ` +
       `The relaxed-SIMD build runs in its own process${meta.relaxedExecArgv?.length ? ` (\`node ${meta.relaxedExecArgv.join(' ')}\`)` : ''}, with its own onnxruntime-web beside it. ` +
       `Weights: the package module's own (torch initialisation, seeded, plus random in/out biases), handed to the other engines as its \`stateDict()\`; inputs N(0, 1).`,
     '',
@@ -164,8 +205,6 @@ function attentionSection(data: RunData): string {
       const ort1 = `ort1-${order}`, ort2 = `ort2-${order}`;
       const sp = speedup(res, s.name, 'linformer', 'simd', ort1);
       const sr = speedup(res, s.name, 'linformer', 'relaxed', ort1);
-      const target = s.targets.linformer;
-      const met = (x: number | undefined) => (x === undefined ? '—' : x >= target! ? '✓' : '✗');
       rows.push([
         configCell(),
         `Linformer, vs ORT ${ORDER_NAME[order]}`,
@@ -175,16 +214,13 @@ function attentionSection(data: RunData): string {
         cellMs(engine(res, s.name, 'linformer', 'ort2', ort2)),
         s.ref ? cellMs(engine(res, s.name, 'linformer', 'simd', 'js')) : '',
         `${fmtRatio(sp)} / ${fmtRatio(sr)}`,
-        target ? `≥ ${target}×: ${met(sp)} / ${met(sr)}` : '',
+        targetCell(both(s.targets.linformer), { simd: sp, relaxed: sr }),
       ]);
     }
     const sp = speedup(res, s.name, 'standard', 'simd', 'ort1');
     const sr = speedup(res, s.name, 'standard', 'relaxed', 'ort1');
     const targets: string[] = [];
-    if (s.targets.standard) {
-      const met = (x: number | undefined) => (x === undefined ? '—' : x >= s.targets.standard! ? '✓' : '✗');
-      targets.push(`≥ ${s.targets.standard}×: ${met(sp)} / ${met(sr)}`);
-    }
+    if (s.targets.standard) targets.push(targetCell(both(s.targets.standard), { simd: sp, relaxed: sr }));
     if (s.targets.standardMb) {
       const cap = s.targets.standardMb * 2 ** 20;
       const mem = ['simd', 'relaxed'].map((g) => {
@@ -222,6 +258,59 @@ function attentionSection(data: RunData): string {
   ].join('\n');
 }
 
+const KIND_NAME = { linformer: 'Linformer', standard: 'standard' } as const;
+
+/**
+ * The package at 2 threads over itself at 1 thread, and over
+ * onnxruntime-web 2 threads on its faster graph, each build. Each engine at
+ * 2 threads has a process (or page) of its own, so these ratios divide
+ * medians of two processes.
+ */
+function threadsSection(res: AttentionResult[], shapes: AttentionShape[], title: string): string {
+  const rows: string[][] = [];
+  for (const s of shapes) {
+    let first = true;
+    for (const kind of ['linformer', 'standard'] as const) {
+      if (!jobOf(res, s.name, kind, 'simd2') && !jobOf(res, s.name, kind, 'relaxed2')) continue;
+      const one = (b: Build) => engine(res, s.name, kind, b, 'package');
+      const two = (b: Build) => engine(res, s.name, kind, `${b}2`, 'package');
+      const ort = fasterOrt(res, s.name, kind, 'ort2', 2);
+      const scaling = { simd: ratio(one('simd'), two('simd')), relaxed: ratio(one('relaxed'), two('relaxed')) };
+      const overOrt = { simd: ratio(ort, two('simd')), relaxed: ratio(ort, two('relaxed')) };
+      const ortCell = ort ? `${fmtMs(ort.medianMs)}${orderOf(ort)}` : cellMs(engine(res, s.name, kind, 'ort2', kind === 'linformer' ? 'ort2-spec' : 'ort2'));
+      rows.push([
+        first ? `**${s.name}** ${shapeText(s)}` : '',
+        KIND_NAME[kind],
+        pair((b) => cellMs(one(b))),
+        pair((b) => cellMs(two(b))),
+        pair((b) => fmtRatio(scaling[b])),
+        targetCell(both(s.targets.threads), scaling),
+        ortCell,
+        pair((b) => fmtRatio(overOrt[b])),
+        targetCell(kind === 'linformer' ? s.targets.linformer2T : s.targets.standard2T, overOrt),
+      ]);
+      first = false;
+    }
+  }
+  if (rows.length === 0) return '';
+  const asked2 = res.filter((r) => r.group === 'simd2' || r.group === 'relaxed2');
+  const ranOn = [...new Set(asked2.filter((r) => r.threads !== undefined && r.threads !== 2).map((r) => r.threads))];
+  return [
+    title,
+    '',
+    table(
+      ['config', 'attention', 'linformer-wasm 1T (simd / relaxed)', 'linformer-wasm 2T', '2T over 1T', 'target', 'ORT 2T, faster graph', '2T over ORT 2T', 'target'],
+      rows,
+    ),
+    '',
+    'Medians, milliseconds, and ratios of medians. Each engine at 2 threads runs alone in its own process (page), so these ratios divide medians of two: ' +
+      "timed side by side, the engines would meet each other's idle threads (onnxruntime-web's spin for some 20–35 ms after each run). " +
+      "2T over 1T divides the same build's medians (init() fixes the thread count); 2T over ORT 2T takes onnxruntime-web on the faster of its two Linformer graphs (named). " +
+      'Each ratio cell: plain SIMD build / relaxed-SIMD build; the target cell gives the bar (one number: both builds).' +
+      (ranOn.length ? ` **The package ran ${ranOn.join(', ')} thread(s) where 2 were asked (its backendInfo() has no threads: it predates numThreads), so its 2T figures are not two threads'.**` : ''),
+  ].join('\n');
+}
+
 function throughputSection(data: RunData): string {
   const res = data.attention;
   const peak = peakOf(data);
@@ -254,47 +343,74 @@ function throughputSection(data: RunData): string {
   ].join('\n');
 }
 
-function checksSection(data: RunData): string {
-  const res = data.attention;
-  const cols: { title: string; group: string; id: (kind: AttentionKind) => string | null }[] = [
-    { title: 'linformer-wasm relaxed', group: 'relaxed', id: () => 'package' },
-    { title: "ORT 1T ('spec' / standard)", group: 'simd', id: (k) => (k === 'linformer' ? 'ort1-spec' : 'ort1') },
-    { title: "ORT 1T 'project-first'", group: 'simd', id: (k) => (k === 'linformer' ? 'ort1-project-first' : null) },
-    { title: "ORT 2T ('spec' / standard)", group: 'ort2', id: (k) => (k === 'linformer' ? 'ort2-spec' : 'ort2') },
-    { title: "ORT 2T 'project-first'", group: 'ort2', id: (k) => (k === 'linformer' ? 'ort2-project-first' : null) },
-    { title: 'plain JS (float64)', group: 'simd', id: () => 'js' },
-  ];
+/** A column of a per-config table: which engine of which group, per kind (null: none). */
+interface EngineColumn {
+  title: string;
+  group: Group;
+  id: (kind: AttentionKind) => string | null;
+}
+
+const ortChecks = (group: Group, threads: 1 | 2): EngineColumn[] => [
+  { title: `ORT ${threads}T ('spec' / standard)`, group, id: (k) => (k === 'linformer' ? `ort${threads}-spec` : `ort${threads}`) },
+  { title: `ORT ${threads}T 'project-first'`, group, id: (k) => (k === 'linformer' ? `ort${threads}-project-first` : null) },
+];
+
+/** The package's builds at 1 and 2 threads, but the plain build at 1 (the reference). */
+const PACKAGE_CHECKS: EngineColumn[] = [
+  { title: 'linformer-wasm relaxed', group: 'relaxed', id: () => 'package' },
+  { title: 'linformer-wasm simd 2T', group: 'simd2', id: () => 'package' },
+  { title: 'linformer-wasm relaxed 2T', group: 'relaxed2', id: () => 'package' },
+];
+
+/** The checks table's columns, in Node and in the browser alike. */
+const CHECKS: EngineColumn[] = [
+  ...PACKAGE_CHECKS,
+  ...ortChecks('simd', 1),
+  ...ortChecks('ort2', 2),
+  { title: 'plain JS (float64)', group: 'simd', id: () => 'js' },
+];
+
+function checkCell(e: EngineResult | undefined): string {
+  if (!e) return '';
+  if (e.error) return failure(e);
+  if (!e.check) return '—';
+  const rows = /\((\d+ rows)\)/.exec(e.label)?.[1];
+  const bits = e.identicalTo1T === undefined ? '' : e.identicalTo1T ? ', same bits as 1T' : ', **not the bits of 1T** ✗';
+  return `${fmtExp(e.check.maxAbsDiff)} / ${fmtExp(e.check.relativeError)} ${e.check.agrees ? '✓' : '✗'}${rows ? ` (${rows})` : ''}${bits}`;
+}
+
+/** One row per config and kind that ran in a column's process (or page), one cell per column. */
+function engineRows(res: AttentionResult[], shapes: AttentionShape[], columns: EngineColumn[], cell: (e: EngineResult | undefined) => string): string[][] {
   const rows: string[][] = [];
-  let allAgree = true;
-  for (const s of data.shapes.attention) {
+  for (const s of shapes) {
     for (const kind of ['linformer', 'standard'] as const) {
-      if (!jobOf(res, s.name, kind, 'simd')) continue;
-      rows.push([
-        s.name,
-        kind === 'linformer' ? 'Linformer' : 'standard',
-        ...cols.map((c) => {
-          const id = c.id(kind);
-          if (!id) return '';
-          const e = engine(res, s.name, kind, c.group, id);
-          if (!e) return '';
-          if (e.error) return failure(e);
-          if (!e.check) return '—';
-          if (!e.check.agrees) allAgree = false;
-          const rows = /\((\d+ rows)\)/.exec(e.label)?.[1];
-          return `${fmtExp(e.check.maxAbsDiff)} / ${fmtExp(e.check.relativeError)} ${e.check.agrees ? '✓' : '✗'}${rows ? ` (${rows})` : ''}`;
-        }),
-      ]);
+      if (!columns.some((c) => jobOf(res, s.name, kind, c.group))) continue;
+      rows.push([s.name, KIND_NAME[kind], ...columns.map((c) => {
+        const id = c.id(kind);
+        return id ? cell(engine(res, s.name, kind, c.group, id)) : '';
+      })]);
     }
   }
+  return rows;
+}
+
+function checksSection(res: AttentionResult[], shapes: AttentionShape[], columns: EngineColumn[], title: string): string {
+  const rows = engineRows(res, shapes, columns, checkCell);
   if (rows.length === 0) return '';
+  // every engine that was checked counts, shown in a column or not (ORT 1T beside the relaxed build)
+  const checked = res.flatMap((r) => r.engines.map((e) => ({ r, e })));
+  const disagree = checked.filter(({ e }) => e.check && !e.check.agrees).map(({ r, e }) => `${r.config} ${r.kind} ${e.label} (${r.group})`);
+  const notSameBits = checked.filter(({ e }) => e.identicalTo1T === false).map(({ r, e }) => `${r.config} ${r.kind} ${e.label}`);
   return [
-    '### Outputs checked against linformer-wasm (plain SIMD build)',
+    title,
     '',
-    table(['config', 'attention', ...cols.map((c) => c.title)], rows),
+    table(['config', 'attention', ...columns.map((c) => c.title)], rows),
     '',
     `Each cell: max |difference| / relative error ‖y − y_pkg‖₂ / ‖y_pkg‖₂ on the first input; ✓ when every element is within ` +
       `${ABS_TOLERANCE} + ${REL_TOLERANCE}·|y_pkg|. Where the plain-JS reference is too slow for the whole output it computes a few evenly spread rows. ` +
-      `${allAgree ? 'All outputs agree.' : '**Some outputs disagree.**'}`,
+      'The package at 2 threads is also compared bit for bit with the same build at 1 thread. ' +
+      `${disagree.length ? `**Some outputs disagree:** ${disagree.join('; ')}.` : 'All outputs agree.'}` +
+      `${notSameBits.length ? ` **Not bit-identical to 1 thread:** ${notSameBits.join('; ')}.` : ''}`,
   ].join('\n');
 }
 
@@ -496,42 +612,55 @@ export function table3Section(data: RunData): string {
   ].join('\n');
 }
 
+/** The profile columns: each build at 1 and 2 threads. */
+const PROFILE_COLUMNS = [
+  { build: 'simd', threads: 1 },
+  { build: 'simd', threads: 2 },
+  { build: 'relaxed-simd', threads: 1 },
+  { build: 'relaxed-simd', threads: 2 },
+] as const;
+
 function profileSection(data: RunData): string {
   if (data.profile.length === 0) return '';
   const rows: string[][] = [];
+  const share = (ms: number | undefined, p: ProfileResult | undefined) => (ms === undefined || !p ? '' : `${fmtMs(ms)} (${Math.round((100 * ms) / p.totalMs)}%)`);
   for (const s of data.shapes.attention) {
     for (const kind of ['linformer', 'standard'] as const) {
-      const simd = data.profile.find((p) => p.config === s.name && p.kind === kind && p.build === 'simd');
-      const relaxed = data.profile.find((p) => p.config === s.name && p.kind === kind && p.build === 'relaxed-simd');
-      if (!simd && !relaxed) continue;
-      const ort = simd?.ort ?? relaxed?.ort;
+      const runs = PROFILE_COLUMNS.map((c) => data.profile.find((p) => p.config === s.name && p.kind === kind && p.build === c.build && (p.threads ?? 1) === c.threads));
+      if (!runs.some(Boolean)) continue;
+      const ort = runs.find((p) => p?.ort)?.ort;
       const ortOf: Record<string, number | undefined> = {
         'in-projection': ort?.inProjectionMs,
         'sequence projection': kind === 'linformer' ? ort?.sequenceProjectionMs : undefined,
-        'attention (scores, softmax, weighted sum)': ort?.restMs,
-        'out-projection and copy out': ort?.outProjectionMs,
+        attention: ort?.restMs,
+        'out-projection': ort?.outProjectionMs,
       };
-      const cell = (p: ProfileResult | undefined, stage: string) => {
-        const ms = p?.stagesMs[stage];
-        return ms === undefined ? '' : `${fmtMs(ms)} (${Math.round((100 * ms) / p!.totalMs)}%)`;
+      // the package's stages in pipeline order, then any this harness does not know of
+      const stages = [...new Set([...STAGE_ORDER, ...runs.flatMap((p) => Object.keys(p?.stagesMs ?? {}))])].filter((st) => runs.some((p) => p?.stagesMs[st] !== undefined));
+      const head = [`**${s.name}** ${shapeText(s)}`, KIND_NAME[kind]];
+      const row = (what: string, cell: (p: ProfileResult | undefined, i: number) => string, ortCell = '') => {
+        rows.push([...head, what, ...runs.map(cell), ortCell]);
+        head.fill('');
       };
-      let first = true;
-      for (const stage of STAGE_ORDER) {
-        if (simd?.stagesMs[stage] === undefined && relaxed?.stagesMs[stage] === undefined) continue;
-        rows.push([first ? `**${s.name}** ${shapeText(s)}` : '', first ? (kind === 'linformer' ? 'Linformer' : 'standard') : '', stage, cell(simd, stage), cell(relaxed, stage), fmtMs(ortOf[stage]).replace('—', '')]);
-        first = false;
-      }
-      rows.push(['', '', '**total**', fmtMs(simd?.totalMs), fmtMs(relaxed?.totalMs), ort ? fmtMs(ort.totalMs) : '']);
+      for (const stage of stages) row(stage, (p) => share(p?.stagesMs[stage], p), fmtMs(ortOf[stage]).replace('—', ''));
+      row('serial (pass − parallel steps)', (p) => share(p?.serialMs, p));
+      row('busy per thread', (p) => (p?.busyMs ? p.busyMs.map(fmtMs).join(' / ') : ''));
+      row('**total**', (p) => fmtMs(p?.totalMs), ort ? fmtMs(ort.totalMs) : '');
+      // 2T columns: over the same build's 1T column just before
+      row('2T over 1T', (p, i) => (PROFILE_COLUMNS[i].threads === 2 && p && runs[i - 1] ? fmtRatio(runs[i - 1]!.totalMs / p.totalMs) : ''));
     }
   }
   return [
     '### Where the time goes, milliseconds (share of the pass)',
     '',
-    table(['config', 'attention', 'stage', 'linformer-wasm simd', 'linformer-wasm relaxed', 'ORT 1T (estimate)'], rows),
+    table(['config', 'attention', 'stage', 'linformer-wasm simd 1T', 'simd 2T', 'relaxed 1T', 'relaxed 2T', 'ORT 1T (estimate)'], rows),
     '',
-    "Package stages: its forward pass's steps timed from outside (medians of several passes); where its Linformer projects the inputs along the sequence first, " +
-      "that step also holds the k and v in-projections (on k rows) and 'in-projection' is q's alone. ORT: its whole graph ('spec' order for Linformer) and " +
-      'single-node MatMul graphs of the same shapes as its projections (constant weights, as in the graph); its attention row is the whole graph minus those, so it also holds the transposes and reshapes.',
+    "Package stages: the steps its forward pass reports to the profile hook (globalThis[Symbol.for('linformer-wasm.profile')]), summed by stage, medians of several passes; " +
+      "'other' is the pass minus all its steps. Where its Linformer projects the inputs along the sequence first, that step also holds the k and v in-projections (on k rows). " +
+      'Serial: the pass minus the steps that ran on two threads or more (at 1 thread: minus the steps the pool would split, all but copy in and copy out), as a share of the pass. ' +
+      'Busy per thread: the time each thread computed in the steps, the caller first. ' +
+      "ORT: its whole graph ('spec' order for Linformer) and single-node MatMul graphs of the same shapes as its projections (constant weights, as in the graph), 1 thread; " +
+      'its attention row is the whole graph minus those, so it also holds the transposes and reshapes.',
   ].join('\n');
 }
 
@@ -568,33 +697,69 @@ export function linesSection(data: RunData): string {
   ].join('\n');
 }
 
+/** Every engine of --browser, medians. */
+const BROWSER_MEDIANS: EngineColumn[] = [
+  { title: 'linformer-wasm simd 1T', group: 'simd', id: () => 'package' },
+  { title: 'relaxed 1T', group: 'relaxed', id: () => 'package' },
+  { title: 'simd 2T', group: 'simd2', id: () => 'package' },
+  { title: 'relaxed 2T', group: 'relaxed2', id: () => 'package' },
+  ...ortChecks('simd', 1),
+  ...ortChecks('ort2', 2),
+];
+
+/** --browser: the attention configs in headless Chromium. */
+function browserSections(data: RunData): string[] {
+  const b = data.browser;
+  if (!b || b.attention.length === 0) return [];
+  const shapes = data.shapes.attention;
+  const medians = engineRows(b.attention, shapes, BROWSER_MEDIANS, cellMs);
+  return [
+    `${b.userAgent}, headless, on a page served with COOP/COEP (crossOriginIsolated). One page load per group, as the Node processes are: ` +
+      'each build at 1 thread with onnxruntime-web 1 thread beside it; each build at 2 threads alone; onnxruntime-web 2 threads alone. ' +
+      'The package is dist/index.browser.js with its wasm and worker beside it; onnxruntime-web is its dist/ort.wasm.min.mjs.',
+    '### In Chromium: attention forward pass, milliseconds (medians)',
+    table(['config', 'attention', ...BROWSER_MEDIANS.map((c) => c.title)], medians),
+    "ORT columns: onnxruntime-web 1.30; its 1-thread figures are from the plain build's page.",
+    threadsSection(b.attention, shapes, '### In Chromium: two threads, milliseconds and speed-ups'),
+    checksSection(b.attention, shapes, CHECKS, '### In Chromium: outputs checked against linformer-wasm (plain SIMD build, 1 thread)'),
+  ];
+}
+
+/** What was left out, and what failed. */
+function closing(data: RunData): string[] {
+  return [
+    data.skipped.length ? `Left out: ${data.skipped.join('; ')}.` : '',
+    data.failures.length ? `**Failed:**\n${data.failures.map((f) => `- ${f}`).join('\n')}` : '',
+  ];
+}
+
 export function renderMarkdown(data: RunData, chartPath?: string): string {
+  const join = (parts: string[]) => parts.filter(Boolean).join('\n\n') + '\n';
   if (data.lines?.length) {
     const head = `## linformer-wasm on each Node.js line\n\nMachine: ${data.meta.cpu} (${data.meta.cpus} logical CPUs). Command: \`${data.meta.command}\`, ${data.meta.date}.`;
-    const failed = data.failures.length ? `**Failed:**\n${data.failures.map((f) => `- ${f}`).join('\n')}` : '';
-    const left = data.skipped.length ? `Left out: ${data.skipped.join('; ')}.` : '';
-    return [head, linesSection(data), left, failed].filter(Boolean).join('\n\n') + '\n';
+    return join([head, linesSection(data), ...closing(data)]);
+  }
+  if (data.browser) {
+    const head = `## linformer-wasm in the browser\n\nMachine: ${data.meta.cpu} (${data.meta.cpus} logical CPUs). Command: \`${data.meta.command}\`, ${data.meta.date}.`;
+    return join([head, ...browserSections(data), ...closing(data)]);
   }
   if (data.table3 || data.profile.length) {
     const what = data.table3 ? "the Linformer paper's Table 3 on this machine" : 'where the time goes';
     const head = `## linformer-wasm: ${what}\n\nMachine: ${data.meta.cpu}, Node ${data.meta.node}. Command: \`${data.meta.command}\`, ${data.meta.date}.`;
-    const failed = data.failures.length ? `**Failed:**\n${data.failures.map((f) => `- ${f}`).join('\n')}` : '';
-    return [head, table3Section(data), profileSection(data), failed].filter(Boolean).join('\n\n') + '\n';
+    return join([head, table3Section(data), profileSection(data), ...closing(data)]);
   }
-  const parts = [
+  return join([
     '## linformer-wasm benchmark',
     header(data),
     attentionSection(data),
+    threadsSection(data.attention, data.shapes.attention, '### Two threads: milliseconds and speed-ups'),
     throughputSection(data),
-    checksSection(data),
+    checksSection(data.attention, data.shapes.attention, CHECKS, '### Outputs checked against linformer-wasm (plain SIMD build)'),
     memorySection(data),
     coldSection(data),
     gemmSection(data),
     sweepSection(data, chartPath),
     table3Section(data),
-  ];
-  if (data.skipped.length) parts.push(`Left out: ${data.skipped.join('; ')}.`);
-  if (data.failures.length) parts.push(`**Failed:**\n${data.failures.map((f) => `- ${f}`).join('\n')}`);
-  return parts.filter(Boolean).join('\n\n') + '\n';
+    ...closing(data),
+  ]);
 }
-

@@ -17,7 +17,19 @@ export interface AttentionShape {
     standard?: number;
     /** Standard attention must run within this much wasm memory (MiB). */
     standardMb?: number;
+    /** The package at 2 threads over itself at 1 thread, either build. */
+    threads?: number;
+    /** Linformer at 2 threads over onnxruntime-web 2 threads on its faster graph, per build. */
+    linformer2T?: PerBuild;
+    /** Standard attention at 2 threads over onnxruntime-web 2 threads, per build. */
+    standard2T?: PerBuild;
   };
+}
+
+/** A target for each of the package's builds. */
+export interface PerBuild {
+  simd: number;
+  relaxed: number;
 }
 
 export interface GemmShape {
@@ -86,6 +98,14 @@ class Fields {
     return v;
   }
 
+  /** `simd/relaxed`, or one number for both builds. */
+  optionalPerBuild(key: string): PerBuild | undefined {
+    if (!this.values.has(key)) return undefined;
+    const parts = this.values.get(key)!.split('/').map(Number);
+    if (parts.length > 2 || !parts.every((v) => v > 0)) throw new Error(`${this.where}: ${key} must be a positive number or two (simd/relaxed)`);
+    return { simd: parts[0], relaxed: parts[parts.length - 1] };
+  }
+
   ints(key: string): number[] {
     return this.raw(key)
       .split(',')
@@ -130,6 +150,9 @@ export function parseShapes(text: string, file: string): Shapes {
           linformer: f.optionalNumber('target-linformer'),
           standard: f.optionalNumber('target-standard'),
           standardMb: f.optionalNumber('target-standard-mb'),
+          threads: f.optionalNumber('target-threads'),
+          linformer2T: f.optionalPerBuild('target-linformer-2t'),
+          standard2T: f.optionalPerBuild('target-standard-2t'),
         },
       };
       if (shape.E % shape.H !== 0) throw new Error(`${where}: E must be divisible by H`);

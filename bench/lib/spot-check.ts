@@ -1,11 +1,16 @@
 // The float64 reference of tests/helpers/reference.ts on the harness's
 // self-attention setups (N = 1, no masks): the whole output for the plain-JS
 // contender, or a few output rows where the whole one would take minutes.
+// Node only (the reference asserts with node:assert).
 // Each output row needs every key and value but only its own query row, so
 // the reference run with those query rows alone gives exactly those rows.
 import type { StateDict } from '../graphs/attention-onnx.js';
 import type { AttentionSetup } from './contenders.js';
+import type { TimedEngine } from './timing.js';
 import { referenceLinformer, referenceMHA, type RefConfig } from '../../tests/helpers/reference.js';
+
+/** Output rows the spot check computes where the full reference is too slow. */
+export const SPOT_ROWS = 8;
 
 /** Evenly spread rows, first and last included. */
 export function sampleRows(L: number, count: number): number[] {
@@ -35,4 +40,9 @@ export function pickRows(y: Float32Array, E: number, rows: number[]): Float32Arr
   const out = new Float32Array(rows.length * E);
   rows.forEach((r, i) => out.set(y.subarray(r * E, (r + 1) * E), i * E));
   return out;
+}
+
+/** The float64 reference, timed: the plain-JS contender. */
+export function jsAttention(s: AttentionSetup, stateDict: StateDict): TimedEngine {
+  return { id: 'js', label: 'plain JS', run: (x) => referenceAttention(s, stateDict, x) };
 }

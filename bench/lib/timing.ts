@@ -1,7 +1,7 @@
 // Timing engines side by side: warm-up, then timed runs taken in rounds (one
 // run of each engine per round), so that load from elsewhere on a shared
-// machine lands on every engine alike and ratios stay fair.
-import { performance } from 'node:perf_hooks';
+// machine lands on every engine alike and ratios stay fair. Runs in Node and
+// in the --browser page alike (the global `performance` of both).
 import { randn, Rng } from '../../tests/helpers/rng.js';
 import type { EngineResult, TimingPolicy } from './protocol.js';
 

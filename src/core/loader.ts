@@ -3,6 +3,10 @@ import { envValue } from '../env.js';
 import { measureGemmTile, type GemmTile } from './gemm-tile.js';
 import { Heap } from './heap.js';
 import type { Kernels } from './kernels.js';
+import { checkArgument, rule } from './options.js';
+import type { SpawnWorker } from '../threads/pool.js';
+import { MAX_THREADS } from '../threads/control.js';
+import { noThreads, startThreads, threadsHoldMemory, threadsInUse, threadsUnavailable } from '../threads/threads.js';
 
 // One loader with explicit states. init() moves uninitialised → loading →
 // ready (or failed, after which init may be tried again); a second init()
@@ -39,12 +43,16 @@ export interface ResponseLike {
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 
-/** The two builds of the core, for loaders that can choose between them. */
+/** The builds of the core, for loaders that can choose between them. */
 export interface WasmBuilds {
   /** The plain SIMD build (linformer.wasm). */
   simd: WasmSource;
   /** The relaxed-SIMD build (linformer-relaxed.wasm), used where the engine validates it. */
   relaxed?: WasmSource;
+  /** The plain SIMD build over shared memory (linformer-threads.wasm), for numThreads > 1. */
+  simdThreads?: WasmSource;
+  /** The relaxed-SIMD build over shared memory (linformer-relaxed-threads.wasm), for numThreads > 1. */
+  relaxedThreads?: WasmSource;
 }
 
 /** Where init() stands: not called, under way, done, or failed (it may then be called again). */
@@ -72,14 +80,28 @@ export interface BackendInfo {
    * env.gemmTile.
    */
   gemmTile: GemmTile;
+  /** Threads that run each call, the calling thread included: numThreads, or 1 where threads cannot run. */
+  threads: number;
+  /**
+   * Why fewer threads run than init() was asked for, or null: e.g. "page
+   * not cross-origin isolated: serve it with COOP/COEP headers", "this
+   * runtime has no Worker", or a worker that could not start.
+   */
+  threadsUnavailable: string | null;
 }
 
-/** How a runtime entry turns a source into bytes or a module, and finds the default. */
+/** How a runtime entry turns a source into bytes or a module, finds the default, and starts workers. */
 export interface Platform {
   /** The builds beside the package, for init() with no argument. */
   defaultBuilds(): WasmBuilds;
   /** Reads a URL or path that is not a WebAssembly.Module. */
   fetchBytes(source: URL | string): Promise<ArrayBuffer | Uint8Array>;
+  /** Why this runtime cannot run worker threads over shared memory, or null if it can. */
+  threadSupport(): string | null;
+  /** Starts one worker (threads/worker-loop.ts) of this runtime. */
+  spawnWorker: SpawnWorker;
+  /** Logical cores, for the default numThreads. */
+  cores(): number;
 }
 
 let state: LoaderState = 'uninitialised';
@@ -87,8 +109,12 @@ let pending: Promise<void> | null = null;
 let heap: Heap | null = null;
 /** The compiled core and the tile init() chose, kept to start a fresh instance after the last one was dropped. */
 let compiled: WebAssembly.Module | null = null;
+/** Whether `compiled` is a threaded build, which imports a shared memory. */
+let compiledShared = false;
 let gemmTile: GemmTile = '4x8';
-let info: BackendInfo | null = null;
+let info: Omit<BackendInfo, 'threads' | 'threadsUnavailable'> | null = null;
+/** A numThreads that could not be had is warned about once per process. */
+let warnedThreads = false;
 let platform: Platform | null = null;
 
 /** Set once by the runtime entry (index.node.ts, index.browser.ts). */
@@ -110,7 +136,7 @@ const DROP_EMPTY_MEMORY_ABOVE = 4 * 1024 * 1024;
 /** The ready heap, or a clear error when init() has not completed. */
 export function getHeap(): Heap {
   if (heap) return heap;
-  if (state === 'ready' && compiled) return (heap = instantiate(compiled));
+  if (state === 'ready' && compiled) return (heap = instantiate(compiled, compiledShared));
   const why =
     state === 'loading'
       ? 'init() has not finished: await it before using the package'
@@ -122,7 +148,7 @@ export function getHeap(): Heap {
 
 export function backendInfo(): BackendInfo {
   getHeap();
-  return info!;
+  return { ...info!, threads: threadsInUse(), threadsUnavailable: threadsUnavailable() };
 }
 
 function isBuilds(source: unknown): source is WasmBuilds {
@@ -142,7 +168,21 @@ export interface InitOptions {
    * @defaultValue true
    */
   relaxedSimd?: boolean;
+  /**
+   * Threads for each call, the calling thread included, as onnxruntime-web's
+   * env.wasm.numThreads: workers over one shared memory where the runtime
+   * allows them (Node, Bun, Deno, cross-origin isolated pages); elsewhere
+   * one thread, with the reason in backendInfo().threadsUnavailable. 1
+   * keeps to the calling thread. Results are the same bits for any number.
+   * @defaultValue min(4, ceil(cores / 2)), as onnxruntime-web
+   */
+  numThreads?: number;
 }
+
+const INIT_OPTIONS_RULE = rule.integerIn(1, MAX_THREADS);
+
+/** The memory of a threaded build: shared, and with the maximum shared memories must declare (all of wasm32's 4 GiB). */
+const SHARED_MAXIMUM_PAGES = 65536;
 
 /**
  * Loads and instantiates the wasm core. With no argument it finds the builds
@@ -176,34 +216,94 @@ async function load(source: WasmSource | WasmBuilds | undefined, options: InitOp
         'Node.js ≥ 16.4, Chrome ≥ 91, Firefox ≥ 89, Safari ≥ 16.4)',
     );
   }
+  const p = platformOrThrow();
+  const asked = options.numThreads !== undefined;
+  const numThreads = asked ? (checkArgument('init', 'numThreads', INIT_OPTIONS_RULE, options.numThreads) as number) : defaultThreads(p);
   const relaxedAvailable = hasRelaxedSimd();
-  let module: WebAssembly.Module;
-  let buildFallback: string | null = null;
-  if (source === undefined || isBuilds(source)) {
-    const builds = source ?? platformOrThrow().defaultBuilds();
-    if (builds.relaxed !== undefined && relaxedAvailable && options.relaxedSimd !== false) {
+  const wantRelaxed = relaxedAvailable && options.relaxedSimd !== false;
+  const builds = source === undefined || isBuilds(source) ? (source ?? p.defaultBuilds()) : null;
+  let threadsReason = numThreads > 1 ? p.threadSupport() : null;
+  let chosen: { module: WebAssembly.Module; buildFallback: string | null; shared: boolean } | null = null;
+  if (builds && numThreads > 1 && threadsReason === null) {
+    if (builds.simdThreads === undefined) threadsReason = 'init() was given no threaded build (simdThreads, relaxedThreads); running one thread';
+    else {
       try {
-        module = await compile(builds.relaxed, relaxedAvailable);
+        chosen = { ...(await pickBuild(wantRelaxed ? builds.relaxedThreads : undefined, builds.simdThreads, relaxedAvailable)), shared: true };
       } catch (e) {
-        // The plain build computes the same numbers, a little slower: a
-        // relaxed file left out of a deployment should not stop the page.
-        buildFallback = `${fileName(builds.relaxed, 'the relaxed build')}: ${shortReason(e)}; running the plain SIMD build`;
-        module = await compile(builds.simd, relaxedAvailable);
+        threadsReason = `${fileName(builds.simdThreads, 'the threaded build')}: ${shortReason(e)}; running one thread`;
       }
-    } else {
-      module = await compile(builds.simd, relaxedAvailable);
     }
-  } else {
-    module = await compile(source, relaxedAvailable);
   }
-  compiled = module;
-  const h = instantiate(module);
+  if (chosen === null && builds) {
+    chosen = { ...(await pickBuild(wantRelaxed ? builds.relaxed : undefined, builds.simd, relaxedAvailable)), shared: false };
+  } else if (chosen === null) {
+    const module = await compile(source as WasmSource, relaxedAvailable);
+    const shared = isThreadedBuild(module);
+    if (!shared && numThreads > 1 && threadsReason === null) {
+      threadsReason = 'init() was given a single-thread build: give it linformer-threads.wasm, or { simd, relaxed, simdThreads, relaxedThreads }, to run threads';
+    }
+    chosen = { module, buildFallback: null, shared };
+  }
+  compiled = chosen.module;
+  compiledShared = chosen.shared;
+  const h = instantiate(chosen.module, chosen.shared);
   const build = h.kernels.uses_relaxed_simd() ? 'relaxed-simd' : 'simd';
   const wantedTile = envValue('gemmTile');
   gemmTile = wantedTile !== 'auto' ? wantedTile : build === 'simd' ? '4x8' : h.call('init', () => measureGemmTile(h));
-  h.kernels.set_gemm_tile(gemmTile === '6x8' ? 6 : 4);
+  h.kernels.set_gemm_tile(tileRows());
   heap = h;
-  info = { build, relaxedSimdAvailable: relaxedAvailable, buildFallback, gemmTile };
+  info = { build, relaxedSimdAvailable: relaxedAvailable, buildFallback: chosen.buildFallback, gemmTile };
+  if (numThreads > 1 && threadsReason === null) {
+    await startThreads({
+      module: chosen.module,
+      memory: h.memory as WebAssembly.Memory,
+      threads: numThreads,
+      gemmTile: tileRows(),
+      spawn: p.spawnWorker,
+      timeoutMs: envValue('workerTimeout'),
+    });
+  } else noThreads(threadsReason);
+  const reason = threadsUnavailable();
+  if (asked && numThreads > 1 && reason !== null && !warnedThreads) {
+    warnedThreads = true;
+    console.warn(`linformer-wasm: numThreads ${numThreads} asked for, running ${threadsInUse()}: ${reason}`);
+  }
+}
+
+/**
+ * The relaxed build where one is given and it compiles, else the plain
+ * one, with the reason it was passed over (backendInfo().buildFallback).
+ */
+async function pickBuild(relaxed: WasmSource | undefined, simd: WasmSource, relaxedAvailable: boolean) {
+  if (relaxed === undefined) return { module: await compile(simd, relaxedAvailable), buildFallback: null };
+  try {
+    return { module: await compile(relaxed, relaxedAvailable), buildFallback: null };
+  } catch (e) {
+    // The plain build computes the same numbers, a little slower: a
+    // relaxed file left out of a deployment should not stop the page.
+    const buildFallback = `${fileName(relaxed, 'the relaxed build')}: ${shortReason(e)}; running the plain SIMD build`;
+    return { module: await compile(simd, relaxedAvailable), buildFallback };
+  }
+}
+
+/** onnxruntime-web's default: half the logical cores (one per physical core, roughly), at most 4. */
+function defaultThreads(p: Platform): number {
+  return p.threadSupport() === null ? Math.max(1, Math.min(4, Math.ceil(p.cores() / 2))) : 1;
+}
+
+function tileRows(): number {
+  return gemmTile === '6x8' ? 6 : 4;
+}
+
+/** Whether a module imports a shared memory (a threaded build): it links with one. */
+function isThreadedBuild(module: WebAssembly.Module): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  try {
+    new WebAssembly.Instance(module, { env: { memory: new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }) } });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -212,13 +312,14 @@ async function load(source: WasmSource | WasmBuilds | undefined, options: InitOp
  * synchronous instantiation is allowed everywhere, browsers' main threads
  * and edge workers included.
  */
-function instantiate(module: WebAssembly.Module): Heap {
-  const memory = new WebAssembly.Memory({ initial: 1 });
+function instantiate(module: WebAssembly.Module, shared: boolean): Heap {
+  const memory = shared ? new WebAssembly.Memory({ initial: 1, maximum: SHARED_MAXIMUM_PAGES, shared: true }) : new WebAssembly.Memory({ initial: 1 });
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const h = new Heap(memory, instance.exports as unknown as Kernels);
-  h.kernels.set_gemm_tile(gemmTile === '6x8' ? 6 : 4);
+  h.kernels.set_gemm_tile(tileRows());
+  // Workers keep the memory they were given: it is dropped only without them.
   h.onEmpty = () => {
-    if (heap === h && h.memory.buffer.byteLength > DROP_EMPTY_MEMORY_ABOVE) heap = null;
+    if (heap === h && !threadsHoldMemory() && h.memory.buffer.byteLength > DROP_EMPTY_MEMORY_ABOVE) heap = null;
   };
   return h;
 }

@@ -1,16 +1,16 @@
 import { describeDims, shapeError, shapeStr, typeError } from '../core/errors.js';
 import { disposeSymbol } from '../core/dispose.js';
 import type { Heap } from '../core/heap.js';
-import { packedSize, WeightsMode } from '../core/kernels.js';
+import { packedSize } from '../core/kernels.js';
 import { getHeap } from '../core/loader.js';
 import { checkArgument, readOptions, rule, type OptionValues, type Schema, type SchemaOf } from '../core/options.js';
 import { ScratchLayout, type Slot } from '../core/scratch.js';
+import { AttentionCall, type Inputs } from '../plan/attention-call.js';
 import { checkFinite, readMask, readTensor, type MaskTensor, type MaskView, type OutputTensor, type Tensor, type TensorView } from '../core/tensor.js';
 import { envValue } from '../env.js';
 import { parseSafetensors } from '../io/safetensors.js';
 import { defaultGenerator, Generator, linearWeight, xavierNormal, xavierUniform } from './init.js';
 import type {
-  AttentionOutput,
   ForwardOptions,
   LoadOptions,
   MultiheadAttentionOptions,
@@ -33,46 +33,6 @@ export interface CallShape {
   L: number;
   N: number;
   S: number;
-}
-
-/** A mask converted to additive floats in wasm: `ptr`, and how far apart the (n, h) slices are. */
-export interface PlacedMask {
-  slot: Slot;
-  /** Floats between consecutive (n·H + h) slices: 0 when one mask serves all. */
-  headStride: number;
-}
-
-/** Buffers of one forward call, laid out before anything is written. */
-export interface CallBuffers {
-  layout: ScratchLayout;
-  xq: Slot;
-  q: Slot;
-  kHead: Slot;
-  vHead: Slot;
-  scores: Slot;
-  rowSums: Slot;
-  attn: Slot;
-  out: Slot;
-  weights: Slot | null;
-}
-
-/** Inputs and in-projections of keys and values: (N, S, kdim) in, (N, rows, E) out. */
-export interface KeyValueBuffers {
-  xk: Slot;
-  xv: Slot;
-  k: Slot;
-  v: Slot;
-}
-
-/**
- * query, key and value as the call read them, each once. When the caller
- * passed one object twice (self-attention), the same view stands for both,
- * so that it is copied in once.
- */
-export interface Inputs {
-  query: TensorView;
-  key: TensorView;
-  value: TensorView;
 }
 
 /** torch.nn.MultiheadAttention's keyword arguments, in its order, camelCase; null for kdim/vdim is torch's None. */
@@ -125,10 +85,10 @@ export abstract class AttentionBase {
   protected readonly className: string;
   /** Parameters under their torch names, in torch's layout: the source of the packed forms. */
   protected readonly params = new Map<string, Float32Array>();
-  private readonly packedQ: number;
-  private readonly packedK: number;
-  private readonly packedV: number;
-  private readonly packedOut: number;
+  protected readonly packedQ: number;
+  protected readonly packedK: number;
+  protected readonly packedV: number;
+  protected readonly packedOut: number;
   /** The subclass's own long-lived buffers, allocated with the base's (see the constructor). */
   protected readonly ownBuffers: readonly number[];
   private disposed = false;
@@ -476,6 +436,16 @@ export abstract class AttentionBase {
     throw shapeError('attnMask', `${options.join(' or ')} over ${what}`, dims);
   }
 
+  /** Rows of an attention mask: L, or N·H·L for a 3-D one. */
+  protected static attnMaskRows(mask: MaskView, L: number): number {
+    return (mask.dims.length === 3 ? mask.dims[0] : 1) * L;
+  }
+
+  /** Bytes between the (n, h) slices of an additive attention mask: none for a 2-D one. */
+  protected static attnMaskHeadBytes(mask: MaskView, L: number, P: number): number {
+    return mask.dims.length === 3 ? L * P * 4 : 0;
+  }
+
   /** Describes a forward call for the RangeError of one too large for wasm. */
   protected static callContext(query: TensorView, key: TensorView, need: boolean, average: boolean): () => string {
     const weights = need ? (average ? ', averaged weights' : ', per-head weights (averageAttnWeights: false)') : '';
@@ -483,231 +453,41 @@ export abstract class AttentionBase {
   }
 
   /**
-   * Lays out the buffers every forward call needs; the subclass adds its own
-   * to `layout`. `weightsFloats` is null when no weights are wanted (0 is an
-   * empty weights tensor).
+   * A forward call's buffers and plan (plan/attention-call.ts), for P keys
+   * per batch item; the module adds its own buffers and steps.
    */
-  protected layoutCall(layout: ScratchLayout, shape: CallShape, P: number, weightsFloats: number | null): CallBuffers {
-    const { L, N } = shape;
-    const E = this.embedDim;
-    const d = this.headDim;
-    return {
-      layout,
-      xq: layout.floats(N * L * E),
-      q: layout.floats(N * L * E),
-      kHead: layout.floats(packedSize(d, P)),
-      vHead: layout.floats(packedSize(P, d)),
-      scores: layout.floats(this.blockRows(L, P) * P),
-      rowSums: layout.floats(this.blockRows(L, P)),
-      attn: layout.floats(N * L * E),
-      out: layout.floats(N * L * E),
-      weights: weightsFloats === null ? null : layout.floats(weightsFloats),
+  protected newCall(call: string, shape: CallShape, inputs: Inputs, P: number, settings: ForwardSettings): AttentionCall {
+    const dims = {
+      ...shape,
+      E: this.embedDim,
+      H: this.numHeads,
+      kdim: this.kdim,
+      vdim: this.vdim,
+      batchFirst: this.batchFirst,
+      sequenceFirst: shape.batched && !this.batchFirst && shape.N > 1,
     };
-  }
-
-  /** Query rows per block of scores: about env.scoreBlockFloats scores, at least 4 rows. */
-  private blockRows(L: number, P: number): number {
-    return Math.max(4, Math.min(L, Math.floor(envValue('scoreBlockFloats') / Math.max(P, 1))));
+    const weights = settings.need ? { average: settings.average } : null;
+    return new AttentionCall(this.heap, call, dims, inputs, P, weights, envValue('scoreBlockFloats'));
   }
 
   /**
-   * Key and value inputs and their in-projections, `rowsPerBatch` rows per
-   * batch item. An input that is the same tensor as the query (or the key)
-   * is copied in once.
+   * Rows S… of each batch item's in-projected keys or values (rowsPerBatch
+   * rows), which no GEMM writes: bias_k's (or bias_v's) with addBiasKV, then
+   * zeros (the zero-attention row).
    */
-  protected layoutKeyValues(layout: ScratchLayout, buf: CallBuffers, shape: CallShape, inputs: Inputs, rowsPerBatch: number): KeyValueBuffers {
-    const { N, S } = shape;
+  protected writeKeyTails(call: AttentionCall, slot: Slot, which: 'bias_k' | 'bias_v', S: number, rowsPerBatch: number): void {
+    if (rowsPerBatch === S) return;
     const E = this.embedDim;
-    const xk = inputs.key === inputs.query ? buf.xq : layout.floats(N * S * this.kdim);
-    const xv = inputs.value === inputs.key ? xk : inputs.value === inputs.query ? buf.xq : layout.floats(N * S * this.vdim);
-    return { xk, xv, k: layout.floats(N * rowsPerBatch * E), v: layout.floats(N * rowsPerBatch * E) };
-  }
-
-  /** Copies query, key and value in, each once. */
-  protected writeInputs(buf: CallBuffers, kv: KeyValueBuffers, inputs: Inputs, shape: CallShape): void {
-    this.writeInput(buf.xq, inputs.query, shape, shape.L, this.embedDim);
-    if (kv.xk !== buf.xq) this.writeInput(kv.xk, inputs.key, shape, shape.S, this.kdim);
-    if (kv.xv !== kv.xk && kv.xv !== buf.xq) this.writeInput(kv.xv, inputs.value, shape, shape.S, this.vdim);
-  }
-
-  /**
-   * Copies an input into wasm as (N, dstRows, features) with row stride
-   * `ld` (≥ features), transposing sequence-first input; `rows` ≤ dstRows
-   * rows per batch item come from the input.
-   */
-  protected writeInput(
-    dst: Slot,
-    t: Tensor,
-    shape: CallShape,
-    rows: number,
-    features: number,
-    ld = features,
-    dstRows = rows,
-  ): void {
+    const extra = this.params.get(which);
     const heap = this.heap;
-    const N = shape.N;
-    const base = dst.ptr >>> 2;
-    const sequenceFirst = shape.batched && !this.batchFirst && N > 1;
-    if (!sequenceFirst && ld === features && dstRows === rows) {
-      heap.write(dst.ptr, t.data);
-      return;
-    }
-    const f32 = heap.f32;
-    for (let r = 0; r < rows; r++) {
-      for (let n = 0; n < N; n++) {
-        const src = (sequenceFirst ? r * N + n : n * rows + r) * features;
-        f32.set(t.data.subarray(src, src + features), base + (n * dstRows + r) * ld);
-      }
-    }
-  }
-
-  /** q = query·W_qᵀ + b_q, scaled by d^-1/2 (folded into the packed weights). */
-  protected projectQuery(buf: CallBuffers, shape: CallShape): void {
-    const E = this.embedDim;
-    this.heap.kernels.gemm_f32(buf.q.ptr, E, buf.xq.ptr, E, this.packedQ, shape.N * shape.L, E, E, 0);
-  }
-
-  /**
-   * In-projections of keys and values into (N, rowsPerBatch, E): the first
-   * S rows of each batch item, then bias_k/bias_v in row S when addBiasKV.
-   * Rows past that are zeroed.
-   */
-  protected projectKeyValues(kv: KeyValueBuffers, shape: CallShape, rowsPerBatch: number): void {
-    const { N, S } = shape;
-    const E = this.embedDim;
-    const kern = this.heap.kernels;
-    const project = (dst: Slot, src: Slot, packed: number, inFeatures: number, extraRow: Float32Array | undefined) => {
-      if (rowsPerBatch === S) {
-        kern.gemm_f32(dst.ptr, E, src.ptr, inFeatures, packed, N * S, E, inFeatures, 0);
-        return;
-      }
-      for (let n = 0; n < N; n++) {
-        const rows = dst.ptr + n * rowsPerBatch * E * 4;
-        kern.gemm_f32(rows, E, src.ptr + n * S * inFeatures * 4, inFeatures, packed, S, E, inFeatures, 0);
+    call.beforeSteps(() => {
+      for (let n = 0; n < call.dims.N; n++) {
+        const rows = slot.ptr + n * rowsPerBatch * E * 4;
         let r = S;
-        if (extraRow) this.heap.write(rows + r++ * E * 4, extraRow);
-        this.heap.f32.fill(0, (rows >>> 2) + r * E, (rows >>> 2) + rowsPerBatch * E);
+        if (extra) heap.write(rows + r++ * E * 4, extra);
+        heap.f32.fill(0, (rows >>> 2) + r * E, (rows >>> 2) + rowsPerBatch * E);
       }
-    };
-    project(kv.k, kv.xk, this.packedK, this.kdim, this.params.get('bias_k'));
-    project(kv.v, kv.xv, this.packedV, this.vdim, this.params.get('bias_v'));
-  }
-
-  /**
-   * Converts a user mask into additive floats of width P in `slot`: boolean
-   * true → -inf, float as given; columns past the given width are 0 (torch
-   * pads masks with zeros for bias_k/bias_v and the zero-attention row).
-   * `rows` rows of `width` values each.
-   */
-  protected writeAdditiveMask(slot: Slot, mask: MaskView, rows: number, width: number, P: number): void {
-    const f32 = this.heap.f32;
-    const base = slot.ptr >>> 2;
-    const src = mask.data;
-    const isBool = src instanceof Uint8Array;
-    for (let r = 0; r < rows; r++) {
-      const o = base + r * P;
-      const s = r * width;
-      if (isBool) {
-        for (let j = 0; j < width; j++) f32[o + j] = src[s + j] ? -Infinity : 0;
-      } else {
-        f32.set((src as Float32Array).subarray(s, s + width), o);
-      }
-      f32.fill(0, o + width, o + P);
-    }
-  }
-
-  /** Rows of an attention mask: L, or N·H·L for a 3-D one. */
-  protected attnMaskRows(mask: MaskView, L: number): number {
-    return (mask.dims.length === 3 ? mask.dims[0] : 1) * L;
-  }
-
-  /** Writes an attention mask as additive floats of width P; one slice per (n, h) when 3-D. */
-  protected placeAttnMask(slot: Slot, mask: MaskView, width: number, P: number, L: number): PlacedMask {
-    this.writeAdditiveMask(slot, mask, this.attnMaskRows(mask, L), width, P);
-    return { slot, headStride: mask.dims.length === 3 ? L * P : 0 };
-  }
-
-  /**
-   * The per-head loop: for each batch item and head, pack that head's keys
-   * (transposed) and values, then attention_head_f32 writes its d columns of
-   * `attn` and its slice of the weights.
-   */
-  protected attendHeads(
-    buf: CallBuffers,
-    shape: CallShape,
-    keys: Slot,
-    values: Slot,
-    P: number,
-    attnMask: PlacedMask | null,
-    keyMask: Slot | null,
-    averageWeights: boolean,
-  ): void {
-    const { L, N } = shape;
-    const E = this.embedDim;
-    const H = this.numHeads;
-    const d = this.headDim;
-    const kern = this.heap.kernels;
-    const blockRows = this.blockRows(L, P);
-    const weights = buf.weights;
-    if (P === 0) {
-      // softmax over no keys is empty and the weighted sum 0 (torch: bmm of (L, 0)·(0, d))
-      this.heap.f32.fill(0, buf.attn.ptr >>> 2, (buf.attn.ptr >>> 2) + N * L * E);
-      return;
-    }
-    if (weights && averageWeights) this.heap.f32.fill(0, weights.ptr >>> 2, (weights.ptr >>> 2) + N * L * P);
-    const mode = !weights ? WeightsMode.none : averageWeights ? WeightsMode.accumulate : WeightsMode.store;
-    for (let n = 0; n < N; n++) {
-      for (let h = 0; h < H; h++) {
-        const col = (n * P * E + h * d) * 4;
-        kern.pack_b_f32_x8(buf.kHead.ptr, keys.ptr + col, E, d, P, 1, 0);
-        kern.pack_b_f32_x8(buf.vHead.ptr, values.ptr + col, E, P, d, 0, 0);
-        const rowOff = (n * L * E + h * d) * 4;
-        const slice = n * H + h;
-        kern.attention_head_f32(
-          buf.attn.ptr + rowOff, E,
-          buf.q.ptr + rowOff, E, L, d,
-          buf.kHead.ptr, buf.vHead.ptr, P,
-          buf.scores.ptr, buf.rowSums.ptr, blockRows,
-          attnMask ? attnMask.slot.ptr + slice * attnMask.headStride * 4 : 0, P,
-          keyMask ? keyMask.ptr + n * P * 4 : 0,
-          weights ? weights.ptr + (averageWeights ? n : slice) * L * P * 4 : 0, P,
-          1 / H, mode,
-        );
-      }
-    }
-  }
-
-  /** Out-projection and the copy back out, with the weights when asked for. */
-  protected finish(buf: CallBuffers, shape: CallShape, P: number, averageWeights: boolean): AttentionOutput {
-    const { L, N, batched } = shape;
-    const E = this.embedDim;
-    const H = this.numHeads;
-    this.heap.kernels.gemm_f32(buf.out.ptr, E, buf.attn.ptr, E, this.packedOut, N * L, E, E, 0);
-    const output = this.readOutput(buf.out, shape);
-    let weights: OutputTensor | null = null;
-    if (buf.weights) {
-      const count = averageWeights ? N * L * P : N * H * L * P;
-      const dims = averageWeights ? [N, L, P] : [N, H, L, P];
-      weights = { data: this.heap.read(buf.weights.ptr, count), dims: batched ? dims : dims.slice(1) };
-    }
-    return { output, weights };
-  }
-
-  private readOutput(src: Slot, shape: CallShape): OutputTensor {
-    const { L, N, batched } = shape;
-    const E = this.embedDim;
-    if (!batched) return { data: this.heap.read(src.ptr, L * E), dims: [L, E] };
-    if (this.batchFirst) return { data: this.heap.read(src.ptr, N * L * E), dims: [N, L, E] };
-    const data = new Float32Array(L * N * E);
-    const f32 = this.heap.f32;
-    const base = src.ptr >>> 2;
-    for (let n = 0; n < N; n++) {
-      for (let l = 0; l < L; l++) {
-        const s = base + (n * L + l) * E;
-        data.set(f32.subarray(s, s + E), (l * N + n) * E);
-      }
-    }
-    return { data, dims: [L, N, E] };
+    });
   }
 
   /** forward's options checked, with torch's defaults: needWeights and averageAttnWeights true, no masks. */

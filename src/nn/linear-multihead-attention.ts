@@ -2,10 +2,11 @@ import { shapeStr, typeError } from '../core/errors.js';
 import { rule, type OptionValues, type SchemaOf } from '../core/options.js';
 import type { Heap } from '../core/heap.js';
 import { packedSize } from '../core/kernels.js';
-import { ScratchLayout, type Slot } from '../core/scratch.js';
+import type { Slot } from '../core/scratch.js';
+import { AttentionCall, projectSequence, sequencePackFloats, strides, type Inputs } from '../plan/attention-call.js';
 import { checkFinite, type TensorLike, type TensorView } from '../core/tensor.js';
 import { getHeap } from '../core/loader.js';
-import { AttentionBase, MODULE_OPTIONS, type CallShape, type ParamShapes } from './attention-base.js';
+import { AttentionBase, MODULE_OPTIONS, type ParamShapes } from './attention-base.js';
 import { envValue } from '../env.js';
 import { Generator, xavierNormal, xavierUniform } from './init.js';
 import type { AttentionOutput, ForwardOptions, LinearMultiheadAttentionOptions, ParamSharing } from './types.js';
@@ -288,11 +289,11 @@ export class LinearMultiheadAttention extends AttentionBase {
 
   private run(query: unknown, key: unknown, value: unknown, options: unknown): AttentionOutput {
     this.checkAlive('forward');
-    const { keyPaddingMask: kpm, attnMask: am, need, average } = this.readForwardOptions(options);
+    const settings = this.readForwardOptions(options);
+    const { keyPaddingMask: kpm, attnMask: am } = settings;
     const { inputs, shape } = this.readInputs(query, key, value);
     const { L, N, S } = shape;
     const E = this.embedDim;
-    const H = this.numHeads;
     const k = this.projK;
     const S1 = S + (this.addBiasKV ? 1 : 0);
     if (S1 > this.seqLen) {
@@ -308,36 +309,102 @@ export class LinearMultiheadAttention extends AttentionBase {
     const P = k + (this.addZeroAttn ? 1 : 0);
     const amWidth = am ? this.checkAttnMask(am, shape, this.addZeroAttn ? [k, k + 1] : [k], `the ${k} projected positions`) : 0;
 
-    const layout = new ScratchLayout();
-    const weightsFloats = need ? (average ? N * L * P : N * H * L * P) : null;
-    const buf = this.layoutCall(layout, shape, P, weightsFloats);
-    const kProj = layout.floats(N * P * E);
-    const vProj = layout.floats(N * P * E);
-    const amSlot = am ? layout.floats(this.attnMaskRows(am, L) * P) : null;
-    const mask = kpm ? (kpm.data as Uint8Array) : null;
-    if (this.projectionOrder(S1, inputs) === 'inputs') {
-      const aug = this.layoutAugmented(layout, shape, inputs, S1);
-      layout.place(this.heap, AttentionBase.callContext(inputs.query, inputs.key, need, average));
-      this.writeInput(buf.xq, inputs.query, shape, L, E);
-      this.writeAugmented(aug.xk, inputs.key, this.kdim, shape, S1, mask);
-      if (aug.xv !== aug.xk) this.writeAugmented(aug.xv, inputs.value, this.vdim, shape, S1, mask);
-      this.projectQuery(buf, shape);
-      this.projectInputsThenFeatures(kProj, vProj, aug, shape, S1, P);
-    } else {
-      const kv = this.layoutKeyValues(layout, buf, shape, inputs, S1);
-      const perHead = this.paramSharing === 'per-head';
-      const packScratch = layout.floats(packedSize(S1, perHead ? this.headDim : E));
-      layout.place(this.heap, AttentionBase.callContext(inputs.query, inputs.key, need, average));
-      this.writeInputs(buf, kv, inputs, shape);
-      this.projectQuery(buf, shape);
-      this.projectKeyValues(kv, shape, S1);
-      if (mask) this.zeroMaskedRows(kv.k, kv.v, mask, N, S, S1);
-      this.projectSequence(kProj, kv.k, this.eProj.ptr, this.biasE, shape, S1, P, packScratch);
-      this.projectSequence(vProj, kv.v, (this.fProj ?? this.eProj).ptr, this.biasF, shape, S1, P, packScratch);
+    const call = this.newCall('LinearMultiheadAttention.forward', shape, inputs, P, settings);
+    const kProj = call.floats(N * P * E);
+    const vProj = call.floats(N * P * E);
+    const attnMask = am ? call.additiveMask(am, AttentionBase.attnMaskRows(am, L), amWidth) : null;
+    const padding = kpm ? call.maskCopy(kpm) : null;
+    const project =
+      this.projectionOrder(S1, inputs) === 'inputs'
+        ? this.layoutInputsFirst(call, inputs, S1, kProj, vProj, padding)
+        : this.layoutKeysFirst(call, inputs, S1, kProj, vProj, padding);
+    call.place(AttentionBase.callContext(inputs.query, inputs.key, settings.need, settings.average));
+
+    // Rows k… of the projected keys and values: the zero-attention row.
+    for (const slot of [kProj, vProj]) {
+      for (let n = 0; n < N; n++) call.zeroBeforeSteps(slot.ptr + (n * P + k) * E * 4, (P - k) * E);
     }
-    const placedAttnMask = am ? this.placeAttnMask(amSlot!, am, amWidth, P, L) : null;
-    this.attendHeads(buf, shape, kProj, vProj, P, placedAttnMask, null, average);
-    return this.finish(buf, shape, P, average);
+    call.projectQuery(this.packedQ);
+    project();
+    const maskHeadBytes = am ? AttentionBase.attnMaskHeadBytes(am, L, P) : 0;
+    call.attendAndProject(kProj, vProj, attnMask?.ptr ?? 0, maskHeadBytes, 0, this.packedOut);
+    return call.run();
+  }
+
+  /**
+   * The paper's order: in-project all S keys and values (with bias_k/bias_v
+   * in row S), zero the padded rows, then project them along the sequence
+   * by E and F. Lays out its buffers; returns the steps, to add once placed.
+   */
+  private layoutKeysFirst(call: AttentionCall, inputs: Inputs, S1: number, kProj: Slot, vProj: Slot, padding: Slot | null): () => void {
+    const { N, S } = call.dims;
+    const E = this.embedDim;
+    const perHead = this.paramSharing === 'per-head';
+    const kIn = call.floats(N * S1 * E);
+    const vIn = call.floats(N * S1 * E);
+    // One packed buffer serves both projections, one after the other.
+    const packed = call.floats(sequencePackFloats(N, S1, E, perHead ? this.numHeads : 1));
+    return () => {
+      this.writeKeyTails(call, kIn, 'bias_k', S, S1);
+      this.writeKeyTails(call, vIn, 'bias_v', S, S1);
+      call.projectKeys(kIn, inputs.key, this.kdim, S1, this.packedK);
+      call.projectKeys(vIn, inputs.value, this.vdim, S1, this.packedV);
+      if (padding) call.plan.zeroMaskedRows({ k: kIn.ptr, v: vIn.ptr, mask: padding.ptr, N, S, S1, E });
+      const along = (out: Slot, x: Slot, proj: number, bias: number) =>
+        projectSequence(call.plan, {
+          out: out.ptr, outBatchBytes: call.P * E * 4, ldo: E,
+          x: x.ptr, xBatchBytes: S1 * E * 4, ldx: E, cols: E,
+          proj, ldp: this.seqLen, k: this.projK, S1, bias, N, packed: packed.ptr,
+          perHead: perHead ? { H: this.numHeads, projBytes: this.projK * this.seqLen * 4 } : undefined,
+        });
+      along(kProj, kIn, this.eProj.ptr, this.biasE);
+      along(vProj, vIn, (this.fProj ?? this.eProj).ptr, this.biasF);
+    };
+  }
+
+  /**
+   * The cheaper order for long sequences: project the raw inputs, widened
+   * to X̃ (plan/steps.ts, augmentTask), along the sequence first, then
+   * in-project only the k rows with the augmented weights [Wᵀ; b; bias_k]:
+   *   E·(X·Wᵀ + 1·bᵀ) = (E·X)·Wᵀ + (E·1)·bᵀ.
+   */
+  private layoutInputsFirst(call: AttentionCall, inputs: Inputs, S1: number, kProj: Slot, vProj: Slot, padding: Slot | null): () => void {
+    const { N, S } = call.dims;
+    const E = this.embedDim;
+    const k = this.projK;
+    const wk = this.kdim + 2;
+    const wv = this.vdim + 2;
+    const sameInput = inputs.value === inputs.key;
+    const sameProjection = sameInput && this.fProj === null;
+    const xk = call.floats(N * S1 * wk);
+    const xv = sameInput ? xk : call.floats(N * S1 * wv);
+    const ek = call.floats(N * k * wk);
+    const ev = sameProjection ? ek : call.floats(N * k * wv);
+    const packed = call.floats(sequencePackFloats(N, S1, Math.max(wk, wv)));
+    return () => {
+      const plan = call.plan;
+      const widen = (dst: Slot, t: TensorView, features: number) => {
+        const rows = call.input(t, S, features);
+        plan.augment({ dst: dst.ptr, src: rows.ptr, rowStride: strides(rows).row, batchStride: strides(rows).batch, features, S, S1, N, mask: padding?.ptr ?? 0 });
+      };
+      widen(xk, inputs.key, this.kdim);
+      if (!sameInput) widen(xv, inputs.value, this.vdim);
+      const along = (out: Slot, x: Slot, width: number, proj: number) =>
+        projectSequence(plan, {
+          out: out.ptr, outBatchBytes: k * width * 4, ldo: width,
+          x: x.ptr, xBatchBytes: S1 * width * 4, ldx: width, cols: width,
+          proj, ldp: this.seqLen, k, S1, bias: 0, N, packed: packed.ptr,
+        });
+      along(ek, xk, wk, this.eProj.ptr);
+      if (!sameProjection) along(ev, xv, wv, (this.fProj ?? this.eProj).ptr);
+      const inProject = (out: Slot, x: Slot, width: number, weights: number, bias: number) =>
+        plan.gemm('in-projection', {
+          c: out.ptr, ldc: E, a: x.ptr, lda: width, b: weights, m: k, n: E, k: width, rowBias: bias,
+          outer: { count: N, c: call.P * E * 4, a: k * width * 4 },
+        });
+      inProject(kProj, ek, wk, this.packedAugK, this.biasE);
+      inProject(vProj, ev, wv, this.packedAugV, this.biasF);
+    };
   }
 
   /**
@@ -361,117 +428,5 @@ export class LinearMultiheadAttention extends AttentionBase {
     const sameProjection = inputs.key === inputs.value && this.fProj === null;
     const inputsCost = k * S1 * (sameProjection ? wk : wk + wv) + k * (wk + wv) * E;
     return inputsCost < keysCost ? 'inputs' : 'keys';
-  }
-
-  /** Key and value inputs widened by two columns each (see writeAugmented), and E·X. */
-  private layoutAugmented(layout: ScratchLayout, shape: CallShape, inputs: { key: TensorView; value: TensorView }, S1: number) {
-    const N = shape.N;
-    const wk = this.kdim + 2;
-    const wv = this.vdim + 2;
-    const xk = layout.floats(N * S1 * wk);
-    const xv = inputs.value === inputs.key ? xk : layout.floats(N * S1 * wv);
-    const width = Math.max(wk, wv);
-    return { xk, xv, projected: layout.floats(this.projK * width), packScratch: layout.floats(packedSize(S1, width)) };
-  }
-
-  /**
-   * X̃ (S1 rows of features + 2): row s < S is [x_s, 1, 0], or all zeros when
-   * s is padding; bias_k's row, when there is one, is [0…0, 0, 1]. Against
-   * the augmented weights [Wᵀ; b; bias_k] (see upload) this gives exactly
-   * the in-projected keys with padding rows zeroed and the bias_k row appended.
-   */
-  private writeAugmented(dst: Slot, t: TensorView, features: number, shape: CallShape, S1: number, mask: Uint8Array | null): void {
-    const { N, S } = shape;
-    const ld = features + 2;
-    this.writeInput(dst, t, shape, S, features, ld, S1);
-    const f32 = this.heap.f32;
-    const base = dst.ptr >>> 2;
-    for (let n = 0; n < N; n++) {
-      for (let s = 0; s < S; s++) {
-        const row = base + (n * S1 + s) * ld;
-        if (mask && mask[n * S + s]) f32.fill(0, row, row + ld);
-        else {
-          f32[row + features] = 1;
-          f32[row + features + 1] = 0;
-        }
-      }
-      if (S1 > S) {
-        const row = base + (n * S1 + S) * ld;
-        f32.fill(0, row, row + ld);
-        f32[row + features + 1] = 1;
-      }
-    }
-  }
-
-  /** k'[n] = (E·X̃k[n])·[Wkᵀ; bk; bias_k] + bias_e, and likewise v' with F. */
-  private projectInputsThenFeatures(
-    kProj: Slot,
-    vProj: Slot,
-    aug: { xk: Slot; xv: Slot; projected: Slot; packScratch: Slot },
-    shape: CallShape,
-    S1: number,
-    P: number,
-  ): void {
-    const E = this.embedDim;
-    const k = this.projK;
-    const kern = this.heap.kernels;
-    const wk = this.kdim + 2;
-    const wv = this.vdim + 2;
-    const f = (this.fProj ?? this.eProj).ptr;
-    const sameProjection = aug.xv === aug.xk && this.fProj === null;
-    const xe = aug.projected.ptr;
-    for (let n = 0; n < shape.N; n++) {
-      const kDst = kProj.ptr + n * P * E * 4;
-      const vDst = vProj.ptr + n * P * E * 4;
-      kern.seqproj_f32(xe, wk, this.eProj.ptr, this.seqLen, k, S1, aug.xk.ptr + n * S1 * wk * 4, wk, wk, 0, aug.packScratch.ptr);
-      kern.gemm_f32(kDst, E, xe, wk, this.packedAugK, k, E, wk, this.biasE);
-      if (!sameProjection) {
-        kern.seqproj_f32(xe, wv, f, this.seqLen, k, S1, aug.xv.ptr + n * S1 * wv * 4, wv, wv, 0, aug.packScratch.ptr);
-      }
-      kern.gemm_f32(vDst, E, xe, wv, this.packedAugV, k, E, wv, this.biasF);
-      if (P > k) {
-        this.heap.f32.fill(0, (kDst >>> 2) + k * E, (kDst >>> 2) + P * E);
-        this.heap.f32.fill(0, (vDst >>> 2) + k * E, (vDst >>> 2) + P * E);
-      }
-    }
-  }
-
-  /** Padding: the in-projected key and value rows of masked positions become zero (never bias_k's row). */
-  private zeroMaskedRows(k: Slot, v: Slot, mask: Uint8Array, N: number, S: number, S1: number): void {
-    const E = this.embedDim;
-    const f32 = this.heap.f32;
-    for (let n = 0; n < N; n++) {
-      for (let s = 0; s < S; s++) {
-        if (!mask[n * S + s]) continue;
-        const row = (n * S1 + s) * E;
-        f32.fill(0, (k.ptr >>> 2) + row, (k.ptr >>> 2) + row + E);
-        f32.fill(0, (v.ptr >>> 2) + row, (v.ptr >>> 2) + row + E);
-      }
-    }
-  }
-
-  /**
-   * out[n] (P rows) = proj[:, :S1] · x[n] + bias for each batch item: all
-   * heads at once, or one head's d columns at a time with per-head E_h. The
-   * zero-attention row, when there is one, is row k.
-   */
-  private projectSequence(out: Slot, x: Slot, proj: number, bias: number, shape: { N: number }, S1: number, P: number, scratch: Slot): void {
-    const E = this.embedDim;
-    const k = this.projK;
-    const d = this.headDim;
-    const kern = this.heap.kernels;
-    for (let n = 0; n < shape.N; n++) {
-      const dst = out.ptr + n * P * E * 4;
-      const src = x.ptr + n * S1 * E * 4;
-      if (this.paramSharing === 'per-head') {
-        for (let h = 0; h < this.numHeads; h++) {
-          const eh = proj + h * k * this.seqLen * 4;
-          kern.seqproj_f32(dst + h * d * 4, E, eh, this.seqLen, k, S1, src + h * d * 4, E, d, bias, scratch.ptr);
-        }
-      } else {
-        kern.seqproj_f32(dst, E, proj, this.seqLen, k, S1, src, E, E, bias, scratch.ptr);
-      }
-      if (P > k) this.heap.f32.fill(0, (dst >>> 2) + k * E, (dst >>> 2) + P * E);
-    }
   }
 }

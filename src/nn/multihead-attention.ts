@@ -1,4 +1,3 @@
-import { ScratchLayout } from '../core/scratch.js';
 import { getHeap } from '../core/loader.js';
 import type { TensorLike } from '../core/tensor.js';
 import { AttentionBase, MODULE_OPTIONS } from './attention-base.js';
@@ -50,29 +49,31 @@ export class MultiheadAttention extends AttentionBase {
 
   private run(query: unknown, key: unknown, value: unknown, options: unknown): AttentionOutput {
     this.checkAlive('forward');
-    const { keyPaddingMask: kpm, attnMask: am, need, average } = this.readForwardOptions(options);
+    const settings = this.readForwardOptions(options);
+    const { keyPaddingMask: kpm, attnMask: am } = settings;
     const { inputs, shape } = this.readInputs(query, key, value);
     const { L, N, S } = shape;
-    const H = this.numHeads;
+    const E = this.embedDim;
     if (kpm) this.checkKeyPaddingMask(kpm, shape);
     const amWidth = am ? this.checkAttnMask(am, shape, [S], 'the source positions') : 0;
 
     // P keys per batch item: S, bias_k's row, the zero row.
     const P = S + (this.addBiasKV ? 1 : 0) + (this.addZeroAttn ? 1 : 0);
-    const layout = new ScratchLayout();
-    const weightsFloats = need ? (average ? N * L * P : N * H * L * P) : null;
-    const buf = this.layoutCall(layout, shape, P, weightsFloats);
-    const kv = this.layoutKeyValues(layout, buf, shape, inputs, P);
-    const amSlot = am ? layout.floats(this.attnMaskRows(am, L) * P) : null;
-    const kpmSlot = kpm ? layout.floats(N * P) : null;
-    layout.place(this.heap, AttentionBase.callContext(inputs.query, inputs.key, need, average));
+    const call = this.newCall('MultiheadAttention.forward', shape, inputs, P, settings);
+    const k = call.floats(N * P * E);
+    const v = call.floats(N * P * E);
+    // Both masks are added to the scores, as torch 2.x does (a float key padding mask included).
+    const attnMask = am ? call.additiveMask(am, AttentionBase.attnMaskRows(am, L), amWidth) : null;
+    const keyMask = kpm ? call.additiveMask(kpm, N, S) : null;
+    call.place(AttentionBase.callContext(inputs.query, inputs.key, settings.need, settings.average));
 
-    this.writeInputs(buf, kv, inputs, shape);
-    this.projectQuery(buf, shape);
-    this.projectKeyValues(kv, shape, P);
-    const placedAttnMask = am ? this.placeAttnMask(amSlot!, am, amWidth, P, L) : null;
-    if (kpm) this.writeAdditiveMask(kpmSlot!, kpm, N, S, P);
-    this.attendHeads(buf, shape, kv.k, kv.v, P, placedAttnMask, kpmSlot, average);
-    return this.finish(buf, shape, P, average);
+    this.writeKeyTails(call, k, 'bias_k', S, P);
+    this.writeKeyTails(call, v, 'bias_v', S, P);
+    call.projectQuery(this.packedQ);
+    call.projectKeys(k, inputs.key, this.kdim, P, this.packedK);
+    call.projectKeys(v, inputs.value, this.vdim, P, this.packedV);
+    const maskHeadBytes = am ? AttentionBase.attnMaskHeadBytes(am, L, P) : 0;
+    call.attendAndProject(k, v, attnMask?.ptr ?? 0, maskHeadBytes, keyMask?.ptr ?? 0, this.packedOut);
+    return call.run();
   }
 }

@@ -1,0 +1,75 @@
+// A worker's life: instantiate the core over the shared memory, say it is
+// ready, then sleep until a plan comes, run its part of it, and sleep
+// again. The runtime's worker entry (worker.node.ts, worker.browser.ts)
+// only passes messages in and out.
+import type { Kernels } from '../core/kernels.js';
+import type { ThreadContext } from '../plan/steps.js';
+import { refreshViews } from '../plan/steps.js';
+import { Ctl, participate, sleepingWaiter, WorkerCrash, type SharedControl } from './control.js';
+
+/** What the calling thread sends a new worker. */
+export interface WorkerStart {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  shared: SharedControl;
+  /** 1…T-1. */
+  thread: number;
+  /** The GEMM tile init() chose: 4 or 6 rows. */
+  gemmTile: number;
+  /** Fault injection (tests): 'throw' fails the start, 'hang' never answers. */
+  startFault?: 'throw' | 'hang';
+}
+
+/** The worker's one answer: ready, or why it could not start. */
+export type StartReply = { ready: true } | { ready: false; error: string };
+
+export interface WorkerHost {
+  reply(r: StartReply): void;
+  /** Ends this worker at once (the crash fault). */
+  crash(): void;
+}
+
+export function runWorker(start: WorkerStart, host: WorkerHost): void {
+  let ctx: ThreadContext;
+  try {
+    if (start.startFault === 'throw') throw new Error('injected worker start failure');
+    if (start.startFault === 'hang') return;
+    const instance = new WebAssembly.Instance(start.module, { env: { memory: start.memory } });
+    const kernels = instance.exports as unknown as Kernels;
+    kernels.set_gemm_tile(start.gemmTile);
+    const buffer = start.memory.buffer;
+    ctx = { kernels, memory: start.memory, f32: new Float32Array(buffer), u8: new Uint8Array(buffer), thread: start.thread };
+  } catch (e) {
+    host.reply({ ready: false, error: e instanceof Error ? e.message : String(e) });
+    return;
+  }
+  const ctl = new Int32Array(start.shared.control);
+  const participant = {
+    ctx,
+    ctl,
+    plan: new Float64Array(start.shared.plan),
+    busy: new Float64Array(start.shared.busy),
+    message: new Uint8Array(start.shared.message),
+    waiter: sleepingWaiter,
+    serial: null,
+  };
+  let seen = Atomics.load(ctl, Ctl.generation);
+  host.reply({ ready: true });
+  for (;;) {
+    // Idle: asleep until the next plan (no timeout, no spinning).
+    Atomics.wait(ctl, Ctl.generation, seen);
+    const generation = Atomics.load(ctl, Ctl.generation);
+    if (generation === seen) continue;
+    seen = generation;
+    if (Atomics.load(ctl, Ctl.stop) === 1) return;
+    refreshViews(ctx);
+    try {
+      participate(participant);
+    } catch (e) {
+      if (e instanceof WorkerCrash) return host.crash();
+      throw e;
+    }
+    Atomics.add(ctl, Ctl.left, 1);
+    Atomics.notify(ctl, Ctl.left);
+  }
+}
