@@ -286,6 +286,7 @@ async function main(): Promise<void> {
       relaxedAvailable: relaxedArgv !== null,
       relaxedExecArgv: relaxedArgv,
       timing: policy,
+      mode: opts.lines ? 'lines' : opts.browser ? 'browser' : opts.table3 ? 'table3' : opts.profile ? 'profile' : 'bench',
     },
     shapes,
     peak: [],

@@ -20,6 +20,8 @@ export interface RunData {
     /** How the relaxed-SIMD build was run (node flags), when it was. */
     relaxedExecArgv: string[] | null;
     timing: TimingPolicy;
+    /** What the run measured (the flag); runs from before it are told apart by their data. */
+    mode?: RunMode;
   };
   shapes: Shapes;
   peak: PeakFigures[];
@@ -38,6 +40,8 @@ export interface RunData {
   /** Processes that failed as a whole. */
   failures: string[];
 }
+
+export type RunMode = 'bench' | 'lines' | 'browser' | 'table3' | 'profile';
 
 /** One Node.js line's attention results (--lines). */
 export interface LineRun {
@@ -733,18 +737,24 @@ function closing(data: RunData): string[] {
   ];
 }
 
+function modeOf(data: RunData): RunMode {
+  if (data.meta.mode) return data.meta.mode;
+  return data.lines?.length ? 'lines' : data.table3 ? 'table3' : data.profile.length ? 'profile' : 'bench';
+}
+
 export function renderMarkdown(data: RunData, chartPath?: string): string {
   const join = (parts: string[]) => parts.filter(Boolean).join('\n\n') + '\n';
-  if (data.lines?.length) {
+  const mode = modeOf(data);
+  if (mode === 'lines') {
     const head = `## linformer-wasm on each Node.js line\n\nMachine: ${data.meta.cpu} (${data.meta.cpus} logical CPUs). Command: \`${data.meta.command}\`, ${data.meta.date}.`;
     return join([head, linesSection(data), ...closing(data)]);
   }
-  if (data.browser) {
+  if (mode === 'browser') {
     const head = `## linformer-wasm in the browser\n\nMachine: ${data.meta.cpu} (${data.meta.cpus} logical CPUs). Command: \`${data.meta.command}\`, ${data.meta.date}.`;
     return join([head, ...browserSections(data), ...closing(data)]);
   }
-  if (data.table3 || data.profile.length) {
-    const what = data.table3 ? "the Linformer paper's Table 3 on this machine" : 'where the time goes';
+  if (mode === 'table3' || mode === 'profile') {
+    const what = mode === 'table3' ? "the Linformer paper's Table 3 on this machine" : 'where the time goes';
     const head = `## linformer-wasm: ${what}\n\nMachine: ${data.meta.cpu}, Node ${data.meta.node}. Command: \`${data.meta.command}\`, ${data.meta.date}.`;
     return join([head, table3Section(data), profileSection(data), ...closing(data)]);
   }

@@ -4,7 +4,7 @@ import type { Heap } from '../core/heap.js';
 import { packedSize } from '../core/kernels.js';
 import { getHeap } from '../core/loader.js';
 import { checkArgument, readOptions, rule, type OptionValues, type Schema, type SchemaOf } from '../core/options.js';
-import { ScratchLayout, type Slot } from '../core/scratch.js';
+import { ScratchLayout } from '../core/scratch.js';
 import { AttentionCall, type Inputs } from '../plan/attention-call.js';
 import { checkFinite, readMask, readTensor, type MaskTensor, type MaskView, type OutputTensor, type Tensor, type TensorView } from '../core/tensor.js';
 import { envValue } from '../env.js';
@@ -468,26 +468,6 @@ export abstract class AttentionBase {
     };
     const weights = settings.need ? { average: settings.average } : null;
     return new AttentionCall(this.heap, call, dims, inputs, P, weights, envValue('scoreBlockFloats'));
-  }
-
-  /**
-   * Rows S… of each batch item's in-projected keys or values (rowsPerBatch
-   * rows), which no GEMM writes: bias_k's (or bias_v's) with addBiasKV, then
-   * zeros (the zero-attention row).
-   */
-  protected writeKeyTails(call: AttentionCall, slot: Slot, which: 'bias_k' | 'bias_v', S: number, rowsPerBatch: number): void {
-    if (rowsPerBatch === S) return;
-    const E = this.embedDim;
-    const extra = this.params.get(which);
-    const heap = this.heap;
-    call.beforeSteps(() => {
-      for (let n = 0; n < call.dims.N; n++) {
-        const rows = slot.ptr + n * rowsPerBatch * E * 4;
-        let r = S;
-        if (extra) heap.write(rows + r++ * E * 4, extra);
-        heap.f32.fill(0, (rows >>> 2) + r * E, (rows >>> 2) + rowsPerBatch * E);
-      }
-    });
   }
 
   /** forward's options checked, with torch's defaults: needWeights and averageAttnWeights true, no masks. */

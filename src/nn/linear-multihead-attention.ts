@@ -2,8 +2,7 @@ import { shapeStr, typeError } from '../core/errors.js';
 import { rule, type OptionValues, type SchemaOf } from '../core/options.js';
 import type { Heap } from '../core/heap.js';
 import { packedSize } from '../core/kernels.js';
-import type { Slot } from '../core/scratch.js';
-import { AttentionCall, projectSequence, sequencePackFloats, strides, type Inputs } from '../plan/attention-call.js';
+import { projectInputsFirst, projectKeysFirst, type LinformerParts } from '../plan/linformer-steps.js';
 import { checkFinite, type TensorLike, type TensorView } from '../core/tensor.js';
 import { getHeap } from '../core/loader.js';
 import { AttentionBase, MODULE_OPTIONS, type ParamShapes } from './attention-base.js';
@@ -314,16 +313,13 @@ export class LinearMultiheadAttention extends AttentionBase {
     const vProj = call.floats(N * P * E);
     const attnMask = am ? call.additiveMask(am, AttentionBase.attnMaskRows(am, L), amWidth) : null;
     const padding = kpm ? call.maskCopy(kpm) : null;
-    const project =
-      this.projectionOrder(S1, inputs) === 'inputs'
-        ? this.layoutInputsFirst(call, inputs, S1, kProj, vProj, padding)
-        : this.layoutKeysFirst(call, inputs, S1, kProj, vProj, padding);
+    const order = this.projectionOrder(S1, inputs) === 'inputs' ? projectInputsFirst : projectKeysFirst;
+    const project = order(call, inputs, S1, kProj, vProj, padding, this.wasmParts());
     call.place(AttentionBase.callContext(inputs.query, inputs.key, settings.need, settings.average));
 
-    // Rows k… of the projected keys and values: the zero-attention row.
-    for (const slot of [kProj, vProj]) {
-      for (let n = 0; n < N; n++) call.zeroBeforeSteps(slot.ptr + (n * P + k) * E * 4, (P - k) * E);
-    }
+    // Row k of the projected keys and values, with addZeroAttn: the zero-attention row.
+    call.padRows(kProj, P, k);
+    call.padRows(vProj, P, k);
     call.projectQuery(this.packedQ);
     project();
     const maskHeadBytes = am ? AttentionBase.attnMaskHeadBytes(am, L, P) : 0;
@@ -331,79 +327,23 @@ export class LinearMultiheadAttention extends AttentionBase {
     return call.run();
   }
 
-  /**
-   * The paper's order: in-project all S keys and values (with bias_k/bias_v
-   * in row S), zero the padded rows, then project them along the sequence
-   * by E and F. Lays out its buffers; returns the steps, to add once placed.
-   */
-  private layoutKeysFirst(call: AttentionCall, inputs: Inputs, S1: number, kProj: Slot, vProj: Slot, padding: Slot | null): () => void {
-    const { N, S } = call.dims;
-    const E = this.embedDim;
-    const perHead = this.paramSharing === 'per-head';
-    const kIn = call.floats(N * S1 * E);
-    const vIn = call.floats(N * S1 * E);
-    // One packed buffer serves both projections, one after the other.
-    const packed = call.floats(sequencePackFloats(N, S1, E, perHead ? this.numHeads : 1));
-    return () => {
-      this.writeKeyTails(call, kIn, 'bias_k', S, S1);
-      this.writeKeyTails(call, vIn, 'bias_v', S, S1);
-      call.projectKeys(kIn, inputs.key, this.kdim, S1, this.packedK);
-      call.projectKeys(vIn, inputs.value, this.vdim, S1, this.packedV);
-      if (padding) call.plan.zeroMaskedRows({ k: kIn.ptr, v: vIn.ptr, mask: padding.ptr, N, S, S1, E });
-      const along = (out: Slot, x: Slot, proj: number, bias: number) =>
-        projectSequence(call.plan, {
-          out: out.ptr, outBatchBytes: call.P * E * 4, ldo: E,
-          x: x.ptr, xBatchBytes: S1 * E * 4, ldx: E, cols: E,
-          proj, ldp: this.seqLen, k: this.projK, S1, bias, N, packed: packed.ptr,
-          perHead: perHead ? { H: this.numHeads, projBytes: this.projK * this.seqLen * 4 } : undefined,
-        });
-      along(kProj, kIn, this.eProj.ptr, this.biasE);
-      along(vProj, vIn, (this.fProj ?? this.eProj).ptr, this.biasF);
-    };
-  }
-
-  /**
-   * The cheaper order for long sequences: project the raw inputs, widened
-   * to X̃ (plan/steps.ts, augmentTask), along the sequence first, then
-   * in-project only the k rows with the augmented weights [Wᵀ; b; bias_k]:
-   *   E·(X·Wᵀ + 1·bᵀ) = (E·X)·Wᵀ + (E·1)·bᵀ.
-   */
-  private layoutInputsFirst(call: AttentionCall, inputs: Inputs, S1: number, kProj: Slot, vProj: Slot, padding: Slot | null): () => void {
-    const { N, S } = call.dims;
-    const E = this.embedDim;
-    const k = this.projK;
-    const wk = this.kdim + 2;
-    const wv = this.vdim + 2;
-    const sameInput = inputs.value === inputs.key;
-    const sameProjection = sameInput && this.fProj === null;
-    const xk = call.floats(N * S1 * wk);
-    const xv = sameInput ? xk : call.floats(N * S1 * wv);
-    const ek = call.floats(N * k * wk);
-    const ev = sameProjection ? ek : call.floats(N * k * wv);
-    const packed = call.floats(sequencePackFloats(N, S1, Math.max(wk, wv)));
-    return () => {
-      const plan = call.plan;
-      const widen = (dst: Slot, t: TensorView, features: number) => {
-        const rows = call.input(t, S, features);
-        plan.augment({ dst: dst.ptr, src: rows.ptr, rowStride: strides(rows).row, batchStride: strides(rows).batch, features, S, S1, N, mask: padding?.ptr ?? 0 });
-      };
-      widen(xk, inputs.key, this.kdim);
-      if (!sameInput) widen(xv, inputs.value, this.vdim);
-      const along = (out: Slot, x: Slot, width: number, proj: number) =>
-        projectSequence(plan, {
-          out: out.ptr, outBatchBytes: k * width * 4, ldo: width,
-          x: x.ptr, xBatchBytes: S1 * width * 4, ldx: width, cols: width,
-          proj, ldp: this.seqLen, k, S1, bias: 0, N, packed: packed.ptr,
-        });
-      along(ek, xk, wk, this.eProj.ptr);
-      if (!sameProjection) along(ev, xv, wv, (this.fProj ?? this.eProj).ptr);
-      const inProject = (out: Slot, x: Slot, width: number, weights: number, bias: number) =>
-        plan.gemm('in-projection', {
-          c: out.ptr, ldc: E, a: x.ptr, lda: width, b: weights, m: k, n: E, k: width, rowBias: bias,
-          outer: { count: N, c: call.P * E * 4, a: k * width * 4 },
-        });
-      inProject(kProj, ek, wk, this.packedAugK, this.biasE);
-      inProject(vProj, ev, wv, this.packedAugV, this.biasF);
+  /** What the forward plan reads of this module in wasm. */
+  private wasmParts(): LinformerParts {
+    return {
+      packedK: this.packedK,
+      packedV: this.packedV,
+      packedAugK: this.packedAugK,
+      packedAugV: this.packedAugV,
+      e: this.eProj.ptr,
+      f: (this.fProj ?? this.eProj).ptr,
+      separateF: this.fProj !== null,
+      biasE: this.biasE,
+      biasF: this.biasF,
+      seqLen: this.seqLen,
+      projK: this.projK,
+      perHead: this.paramSharing === 'per-head',
+      biasK: this.params.get('bias_k'),
+      biasV: this.params.get('bias_v'),
     };
   }
 

@@ -67,8 +67,9 @@ export class MultiheadAttention extends AttentionBase {
     const keyMask = kpm ? call.additiveMask(kpm, N, S) : null;
     call.place(AttentionBase.callContext(inputs.query, inputs.key, settings.need, settings.average));
 
-    this.writeKeyTails(call, k, 'bias_k', S, P);
-    this.writeKeyTails(call, v, 'bias_v', S, P);
+    // Rows S… of each batch item: bias_k's (bias_v's) row, then the zero-attention row.
+    call.padRows(k, P, S, this.params.get('bias_k'));
+    call.padRows(v, P, S, this.params.get('bias_v'));
     call.projectQuery(this.packedQ);
     call.projectKeys(k, inputs.key, this.kdim, P, this.packedK);
     call.projectKeys(v, inputs.value, this.vdim, P, this.packedV);

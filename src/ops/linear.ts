@@ -4,6 +4,8 @@ import { packedSize } from '../core/kernels.js';
 import { checkArgument, rule } from '../core/options.js';
 import { ScratchLayout } from '../core/scratch.js';
 import { makeTensor, product, readTensor, type OutputTensor, type TensorLike } from '../core/tensor.js';
+import { Plan } from '../plan/plan.js';
+import { runPlan } from '../plan/run.js';
 
 // ops.linear ↔ assembly/gemm/gemm_f32.ts (4×8 or 6×8 tiles), weight packed with its
 // bias by assembly/packw/pack_b_f32_x8.ts.
@@ -35,12 +37,17 @@ export function linear(x: TensorLike, weight: TensorLike, bias?: TensorLike | nu
   const packed = layout.floats(packedSize(k, n));
   const sy = layout.floats(m * n);
   layout.place(heap, () => `linear: x ${shapeStr(dx)}, weight ${shapeStr(dw)}`);
-  heap.write(sx.ptr, tx.data);
-  heap.write(sw.ptr, tw.data);
-  if (tb) heap.write(sb.ptr, tb.data);
-  const kern = heap.kernels;
-  kern.pack_b_f32_x8(packed.ptr, sw.ptr, k, k, n, 1, tb ? sb.ptr : 0);
-  kern.gemm_f32(sy.ptr, n, sx.ptr, k, packed.ptr, m, n, k, 0);
-  return makeTensor(heap.read(sy.ptr, m * n), [...dx.slice(0, -1), n]);
+  const plan = new Plan('ops.linear');
+  plan.onCaller('copy in', () => {
+    heap.write(sx.ptr, tx.data);
+    heap.write(sw.ptr, tw.data);
+    if (tb) heap.write(sb.ptr, tb.data);
+  });
+  plan.pack('ops', { out: packed.ptr, b: sw.ptr, ldb: k, k, n, transposed: true, bias: tb ? sb.ptr : 0 });
+  plan.gemm('ops', { c: sy.ptr, ldc: n, a: sx.ptr, lda: k, b: packed.ptr, m, n, k });
+  let y: Float32Array = new Float32Array(0);
+  plan.onCaller('copy out', () => (y = heap.read(sy.ptr, m * n)));
+  runPlan(heap, plan);
+  return makeTensor(y, [...dx.slice(0, -1), n]);
   });
 }

@@ -3,6 +3,8 @@ import { disposeSymbol } from '../core/dispose.js';
 import type { Heap } from '../core/heap.js';
 import { getHeap } from '../core/loader.js';
 import { packedSize } from '../core/kernels.js';
+import { Plan } from '../plan/plan.js';
+import { runPlan } from '../plan/run.js';
 import { readOptions, rule, type SchemaOf } from '../core/options.js';
 import { ScratchLayout } from '../core/scratch.js';
 import { expectShape, makeTensor, readTensor, type OutputTensor, type Tensor, type TensorLike, type TensorView } from '../core/tensor.js';
@@ -97,8 +99,15 @@ export function prepack(b: TensorLike, options?: MatmulOptions | null): PackedMa
     layout.place(heap, () => `prepack: b ${shapeStr(tb.dims)}`);
     // The scratch is had first: if the packed buffer cannot be, nothing is left behind.
     const ptr = heap.alloc(packedSize(k, n) * 4, `prepack: b ${shapeStr(tb.dims)}`);
-    heap.write(sb.ptr, tb.data);
-    heap.kernels.pack_b_f32_x8(ptr, sb.ptr, transposeB ? k : n, k, n, transposeB ? 1 : 0, 0);
+    const plan = new Plan('ops.prepack');
+    plan.onCaller('copy in', () => heap.write(sb.ptr, tb.data));
+    plan.pack('ops', { out: ptr, b: sb.ptr, ldb: transposeB ? k : n, k, n, transposed: transposeB });
+    try {
+      runPlan(heap, plan);
+    } catch (e) {
+      heap.release(ptr);
+      throw e;
+    }
     return new PackedMatrix(heap, ptr, k, n);
   });
 }
@@ -142,17 +151,18 @@ function multiply(heap: Heap, a: unknown, b: unknown, options: unknown): OutputT
   const packed = prepacked ? null : layout.floats(packedSize(k, n));
   const sc = layout.floats(m * n);
   layout.place(heap, () => `matmul: a ${shapeStr(da)}, b ${rhs ? shapeStr(rhs.tb.dims) : `packed (${kb}, ${n})`}${transposeB ? ' (transposeB)' : ''}`);
-  heap.write(sa.ptr, ta.data);
-  const kern = heap.kernels;
-  let panels: number;
-  if (prepacked) panels = prepackedPanels;
-  else {
-    heap.write(sb!.ptr, rhs!.tb.data);
-    kern.pack_b_f32_x8(packed!.ptr, sb!.ptr, transposeB ? k : n, k, n, transposeB ? 1 : 0, 0);
-    panels = packed!.ptr;
-  }
-  kern.gemm_f32(sc.ptr, n, sa.ptr, k, panels, m, n, k, 0);
-  if (tout === null) return makeTensor(heap.read(sc.ptr, m * n), [m, n]);
-  heap.readInto(sc.ptr, tout.data);
-  return makeTensor(tout.given, [m, n]);
+  const plan = new Plan('ops.matmul');
+  plan.onCaller('copy in', () => {
+    heap.write(sa.ptr, ta.data);
+    if (rhs) heap.write(sb!.ptr, rhs.tb.data);
+  });
+  if (!prepacked) plan.pack('ops', { out: packed!.ptr, b: sb!.ptr, ldb: transposeB ? k : n, k, n, transposed: transposeB });
+  plan.gemm('ops', { c: sc.ptr, ldc: n, a: sa.ptr, lda: k, b: prepacked ? prepackedPanels : packed!.ptr, m, n, k });
+  let result: Float32Array | null = null;
+  plan.onCaller('copy out', () => {
+    if (tout === null) result = heap.read(sc.ptr, m * n);
+    else heap.readInto(sc.ptr, tout.data);
+  });
+  runPlan(heap, plan);
+  return makeTensor(result ?? tout!.given, [m, n]);
 }

@@ -3,6 +3,8 @@ import { getHeap } from '../core/loader.js';
 import { checkArgument, rule } from '../core/options.js';
 import { ScratchLayout } from '../core/scratch.js';
 import { makeTensor, product, readTensor, type OutputTensor, type TensorLike } from '../core/tensor.js';
+import { Plan } from '../plan/plan.js';
+import { runPlan } from '../plan/run.js';
 
 // ops.softmax ↔ assembly/softmax/softmax_f32_simd.ts, which works on rows:
 // for another axis the copy into wasm moves that axis last, and the copy
@@ -33,12 +35,18 @@ export function softmax(x: TensorLike, dim: number = -1): OutputTensor {
   const sx = layout.floats(rows * cols);
   const sums = layout.floats(rows);
   layout.place(heap, () => `ops.softmax: x ${shapeStr(dx)}, dim ${dim}`);
-  if (inner === 1) heap.write(sx.ptr, data);
-  else moveAxis(data, heap.f32, sx.ptr >>> 2, outer, cols, inner, 'last');
-  heap.kernels.softmax_f32_simd(sx.ptr, cols, rows, cols, 0, 0, 0, sums.ptr);
-  if (inner === 1) return makeTensor(heap.read(sx.ptr, rows * cols), dx.slice());
-  const out = new Float32Array(data.length);
-  moveAxis(heap.f32, out, sx.ptr >>> 2, outer, cols, inner, 'back');
+  const plan = new Plan('ops.softmax');
+  plan.onCaller('copy in', () => {
+    if (inner === 1) heap.write(sx.ptr, data);
+    else moveAxis(data, heap.f32, sx.ptr >>> 2, outer, cols, inner, 'last');
+  });
+  plan.softmax(sx.ptr, rows, cols, sums.ptr);
+  let out: Float32Array = new Float32Array(0);
+  plan.onCaller('copy out', () => {
+    if (inner === 1) out = heap.read(sx.ptr, rows * cols);
+    else moveAxis(heap.f32, (out = new Float32Array(data.length)), sx.ptr >>> 2, outer, cols, inner, 'back');
+  });
+  runPlan(heap, plan);
   return makeTensor(out, dx.slice());
   });
 }

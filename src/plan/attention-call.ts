@@ -180,9 +180,23 @@ export class AttentionCall {
     projectRows(this.plan, 'in-projection', this.input(x, this.dims.S, features), dst.ptr, rowsPerBatch, packed, this.dims.E);
   }
 
-  /** Zeroes `floats` floats at `ptr` before the steps (padding rows no step writes). */
-  zeroBeforeSteps(ptr: number, floats: number): void {
-    if (floats > 0) this.beforeSteps(() => this.heap.f32.fill(0, ptr >>> 2, (ptr >>> 2) + floats));
+  /**
+   * Rows [from, rowsPerBatch) of each batch item of an (N, rowsPerBatch,
+   * E) buffer, which no step writes, written before the steps: `first`
+   * (bias_k's or bias_v's row) if given, then zeros.
+   */
+  padRows(slot: Slot, rowsPerBatch: number, from: number, first?: Float32Array): void {
+    if (from >= rowsPerBatch) return;
+    const { N, E } = this.dims;
+    const heap = this.heap;
+    this.beforeSteps(() => {
+      for (let n = 0; n < N; n++) {
+        const item = (slot.ptr >>> 2) + n * rowsPerBatch * E;
+        let r = from;
+        if (first) heap.f32.set(first, item + r++ * E);
+        heap.f32.fill(0, item + r * E, item + rowsPerBatch * E);
+      }
+    });
   }
 
   /**

@@ -55,6 +55,8 @@ export interface PackSpec {
   k: number;
   n: number;
   transposed: boolean;
+  /** n floats for the panel heads (a Linear's bias); none: zeros. */
+  bias?: number;
   outer?: PackBatch;
   inner?: PackBatch;
 }
@@ -199,7 +201,7 @@ export class Plan {
     this.push(StepKind.pack, items * Math.ceil(panels / panelsPerTask), stage, {
       out: s.out, b: s.b, ldb: s.ldb, k: s.k, n: s.n, transposed: s.transposed ? 1 : 0,
       outer: outer.count, inner: inner.count, outOuter: outer.out, outInner: inner.out, bOuter: outer.b, bInner: inner.b,
-      panelsPerTask,
+      panelsPerTask, bias: s.bias ?? 0,
     }, PackArg);
   }
 

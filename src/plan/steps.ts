@@ -125,13 +125,14 @@ function gemmTask(ctx: ThreadContext, p: Float64Array, a: number, task: number):
 
 /**
  * PACK args: out, b, ldb, k, n, transposed, outer, inner, byte strides of
- * out and b per outer and per inner item, panelsPerTask. Packs B (k×n, or
- * its transpose) into panels of 8 columns (pack_b_f32_x8, no bias); a task
- * packs a run of whole panels.
+ * out and b per outer and per inner item, panelsPerTask, bias (n floats
+ * for the panel heads, the same for every item; 0: zeros). Packs B (k×n, or
+ * its transpose) into panels of 8 columns (pack_b_f32_x8); a task packs a
+ * run of whole panels.
  */
 export const PackArg = {
   out: 0, b: 1, ldb: 2, k: 3, n: 4, transposed: 5, outer: 6, inner: 7,
-  outOuter: 8, outInner: 9, bOuter: 10, bInner: 11, panelsPerTask: 12,
+  outOuter: 8, outInner: 9, bOuter: 10, bInner: 11, panelsPerTask: 12, bias: 13,
 } as const;
 
 function packTask(ctx: ThreadContext, p: Float64Array, a: number, task: number): void {
@@ -148,7 +149,8 @@ function packTask(ctx: ThreadContext, p: Float64Array, a: number, task: number):
   const transposed = p[a + PackArg.transposed];
   const out = p[a + PackArg.out] + o * p[a + PackArg.outOuter] + i * p[a + PackArg.outInner] + (j0 / 8) * panelFloats(k) * 4;
   const b = p[a + PackArg.b] + o * p[a + PackArg.bOuter] + i * p[a + PackArg.bInner] + (transposed ? j0 * ldb : j0) * 4;
-  ctx.kernels.pack_b_f32_x8(out, b, ldb, k, Math.min(per * 8, n - j0), transposed, 0);
+  const bias = p[a + PackArg.bias];
+  ctx.kernels.pack_b_f32_x8(out, b, ldb, k, Math.min(per * 8, n - j0), transposed, bias === 0 ? 0 : bias + j0 * 4);
 }
 
 /**
