@@ -6,10 +6,12 @@
 // modules, ops, guarantees, property and fuzz tests) on both builds, then
 // the runtime tests (the packed package, types, bundlers and Chromium,
 // workerd, Bun and Deno, the benchmark smoke test) and a short soak.
+// The fast tests run again with every call on 2 threads (and, on this Node,
+// on 3): the golden cases and every guarantee hold on a worker pool too.
 // Then, on each other supported Node.js line (pinned binaries from the npm
 // registry, see scripts/runtimes.mjs), the kernel specs and the fast tests
-// on both builds. The runtime tests run once: they test the package in
-// other runtimes, not Node's.
+// on both builds and on 2 threads. The runtime tests run once: they test
+// the package in other runtimes, not Node's.
 //
 //   node scripts/test.mjs                  everything, as above
 //   node scripts/test.mjs --lines=current  this Node only
@@ -35,6 +37,8 @@ const testFiles = () =>
     .sort()
     .map((f) => ({ name: f.replace(/\.test\.js$/, ''), path: `build/tests/${f}` }));
 const fastFiles = () => testFiles().filter((f) => !RUNTIME_TESTS.has(f.name)).map((f) => f.path);
+// threads.test starts its own processes at every thread count: once per build is enough.
+const threadedFiles = () => fastFiles().filter((f) => !f.endsWith('/threads.test.js'));
 const runtimeFiles = () => testFiles().filter((f) => RUNTIME_TESTS.has(f.name)).map((f) => f.path);
 
 /** What an engine needs for the relaxed-SIMD build: nothing, a flag, or it cannot run it. */
@@ -59,7 +63,13 @@ function stepsFor(node, { runtime }) {
   if (relaxed) steps['kernels-relaxed'] = kernels('as-pect.relaxed.config', relaxed.flags);
   steps.fast = fast('simd');
   if (relaxed) steps['fast-relaxed'] = fast('relaxed-simd', relaxed.flags);
+  const threaded = (threads, build, flags = []) => ({
+    args: [...flags, '--test', ...threadedFiles()],
+    env: { LINFORMER_TEST_BUILD: build, LINFORMER_TEST_THREADS: String(threads) },
+  });
+  steps['fast-2-threads'] = relaxed ? threaded(2, 'relaxed-simd', relaxed.flags) : threaded(2, 'simd');
   if (runtime) {
+    steps['fast-3-threads'] = threaded(3, 'simd');
     steps.runtimes = { args: ['--test', '--test-concurrency=1', ...runtimeFiles()] };
     // A short soak: 10,000 calls and 1,000 create/dispose cycles, memory flat after warm-up.
     steps.soak = { args: [...(relaxed?.flags ?? []), 'scripts/soak.mjs', '--calls', '10000', '--cycles', '1000'] };

@@ -89,8 +89,12 @@ export class Heap {
   /** Called after a call ends with nothing allocated: the loader may drop this heap and its memory. */
   onEmpty: (() => void) | null = null;
 
+  /** A threaded build's memory, shared with the workers. */
+  readonly shared: boolean;
+
   constructor(memory: WasmMemory, kernels: Kernels) {
     this.memory = memory;
+    this.shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     this.kernels = kernels;
     this.top = alignUp(kernels.heap_base());
     this.peak = this.top;
@@ -254,9 +258,11 @@ export class Heap {
   }
 
   /** A copy of `length` floats at byte offset `ptr`. */
-  read(ptr: number, length: number): Float32Array {
+  read(ptr: number, length: number): Float32Array<ArrayBuffer> {
     // ArrayBuffer.slice copies without first zero-filling a new array, which
     // makes it several times faster than Float32Array.slice or new + set.
+    // A shared memory's slice would be shared too: outputs are plain arrays.
+    if (this.shared) return this.f32.slice(ptr >>> 2, (ptr >>> 2) + length) as Float32Array<ArrayBuffer>;
     return new Float32Array(this.memory.buffer.slice(ptr, ptr + length * 4) as ArrayBuffer);
   }
 

@@ -37,7 +37,7 @@ export function runPlan(heap: Heap, plan: Plan): void {
     } catch (e) {
       if (!(e instanceof PoolFailure)) throw e;
       poolFailed(e);
-      throw new PoolFailure(`linformer-wasm: ${e.message}; the workers are being restarted, and calls run on one thread until they are back`);
+      throw new PoolFailure(`linformer-wasm: ${e.message}; the workers are being restarted, and calls run on one thread until they are back`, e.reason);
     }
   } else {
     for (let s = 0; s < plan.steps; s++) {

@@ -17,7 +17,7 @@ export const Ctl = {
   left: 4,
   /** 1: threads add up their busy time per step. */
   profile: 5,
-  /** Fault injection (tests): 1 + the worker that is to stop in the plan's first parallel step. */
+  /** Fault injection (tests): the worker (1…T-1) that is to stop in the plan's first parallel step; 0 for none. */
   crash: 6,
   /** Per step s: the next task to claim at steps + 2s, tasks done at steps + 2s + 1. */
   steps: 8,
@@ -111,8 +111,7 @@ export function participate(p: Participant): void {
     const next = Ctl.steps + 2 * s;
     const done = next + 1;
     if (kind !== StepKind.serial || p.serial !== null) {
-      const crash = Atomics.load(ctl, Ctl.crash);
-      if (crash === ctx.thread + 1 && kind !== StepKind.serial) {
+      if (p.serial === null && kind !== StepKind.serial && Atomics.load(ctl, Ctl.crash) === ctx.thread) {
         // Fault injection: stop this worker for good while it holds a task.
         Atomics.add(ctl, next, 1);
         throw new WorkerCrash();

@@ -41,8 +41,15 @@ export function threadFaults(): ThreadFaults {
   return (globalThis as { [FAULTS]?: ThreadFaults })[FAULTS] ?? {};
 }
 
-/** Thrown when the pool cannot run a plan: a worker stopped answering or failed. */
-export class PoolFailure extends Error {}
+/** Thrown when the pool cannot run a plan: a worker stopped answering. `reason` is the short why. */
+export class PoolFailure extends Error {
+  constructor(
+    message: string,
+    readonly reason: string = message,
+  ) {
+    super(message);
+  }
+}
 
 export interface PoolOptions {
   module: WebAssembly.Module;
@@ -167,7 +174,7 @@ export class ThreadPool {
       if (!(e instanceof PoolFailure)) throw e;
       abort(ctl);
       this.stop();
-      throw new PoolFailure(`${plan.call}: ${e.message}; nothing was returned and the call can be made again`);
+      throw new PoolFailure(`${plan.call}: ${e.message}; nothing was returned and the call can be made again`, e.reason);
     }
     if (error !== null) throw error;
     const failed = failureMessage(ctl, this.message);

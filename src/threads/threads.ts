@@ -52,7 +52,7 @@ export function threadsUnavailable(): string | null {
  */
 export function poolFailed(e: PoolFailure): void {
   pool = null;
-  unavailable = `restarting the workers after a failure (${e.message}); running one thread meanwhile`;
+  unavailable = `the workers are restarting after one failed (${e.reason}); running one thread meanwhile`;
   const o = setup;
   if (!o) return;
   void ThreadPool.start(o).then(

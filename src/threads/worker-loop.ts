@@ -33,7 +33,8 @@ export function runWorker(start: WorkerStart, host: WorkerHost): void {
   let ctx: ThreadContext;
   try {
     if (start.startFault === 'throw') throw new Error('injected worker start failure');
-    if (start.startFault === 'hang') return;
+    // Blocked for good, as a worker stuck behind a busy main thread or a slow network would be.
+    if (start.startFault === 'hang') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
     const instance = new WebAssembly.Instance(start.module, { env: { memory: start.memory } });
     const kernels = instance.exports as unknown as Kernels;
     kernels.set_gemm_tile(start.gemmTile);
