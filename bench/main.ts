@@ -28,7 +28,7 @@
 // --browser in a page; this process plans the jobs, shows progress on
 // stderr, checks every engine's output against the package's and prints the
 // tables to stdout. Attention runs at 1 thread and, in processes of their
-// own, at 2 (the package and onnxruntime-web alike).
+// own, at 2 (the package and onnxruntime-web alike: see Group).
 import { fork, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -308,7 +308,7 @@ async function main(): Promise<void> {
   const argvOf = (group: Group) => (buildOf(group) === 'relaxed' ? relaxedArgv ?? [] : []);
   // simd first: its package output is every other engine's reference
   const withRelaxed = (gs: Group[]) => gs.filter((g) => relaxedArgv || buildOf(g) !== 'relaxed');
-  const groups = withRelaxed(['simd', 'relaxed', 'ort2']);
+  const gemmGroups = withRelaxed(['simd', 'relaxed', 'ort2']);
   const attentionGroups = withRelaxed(['simd', 'relaxed', 'ort2', 'simd2', 'relaxed2']);
   if (!relaxedArgv && !opts.browser) data.skipped.push('the relaxed-SIMD build (this Node cannot run relaxed SIMD)');
 
@@ -398,7 +398,7 @@ async function main(): Promise<void> {
     }
     const gemms = shapes.gemm.filter((g) => selected(g.name, 'gemm'));
     if (gemms.length) {
-      for (const group of groups) {
+      for (const group of gemmGroups) {
         plan.push({ title: `SGEMM · ${group}`, job: { type: 'gemm', group, shapes: gemms, timing: policy, outDir }, execArgv: argvOf(group) });
       }
     }

@@ -26,7 +26,7 @@ import { measureEngines, rotatingInputs, type TimedEngine } from './lib/timing.j
 import { timeAttention } from './lib/attention.js';
 import type { PassProfile } from './lib/stages.js';
 import { randn, randomStateDict, Rng } from '../tests/helpers/rng.js';
-import { INPUT_SEED, loadPackage, ortAttention, ortEngines, ortId, ortLabel, packageAttention, setupOf, threadsInUse, tryCreate, type AttentionSetup } from './lib/contenders.js';
+import { INPUT_SEED, loadPackage, ortAttention, ortEngines, ortId, ortLabel, packageAttention, setupOf, tryCreate, type AttentionSetup } from './lib/contenders.js';
 import { gemmB, jsMatmulEngine, ortMatmul, packageMatmul, packageMatmulId, packageMatmulLabel, tfjsMatmul } from './lib/gemm-contenders.js';
 
 /** n N(0, 1) samples from the seeded test generator. */
@@ -238,7 +238,7 @@ async function profileJob(job: Extract<Job, { type: 'profile' }>): Promise<Profi
     passes.push(hook.take());
   }
   const info = lw.backendInfo();
-  const result: ProfileResult = { type: 'profile', config: shape.name, kind, build: info.build, threads: threadsInUse(info), ...medianPass(passes) };
+  const result: ProfileResult = { type: 'profile', config: shape.name, kind, build: info.build, threads: info.threads, ...medianPass(passes) };
   if (job.withOrt) {
     const policy: TimingPolicy = { budgetMs: 1000, minRuns: job.runs, maxRuns: 50, warmupMs: 100, prewarmMs: 100 };
     const timeOrt = async (what: string, create: () => Promise<TimedEngine>, input: Float32Array) => {

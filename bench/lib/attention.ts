@@ -3,10 +3,10 @@
 // time the same engines the same way. It imports nothing of Node's.
 import type { StateDict } from '../graphs/attention-onnx.js';
 import type { AttentionResult, EngineResult, Group, TimingPolicy } from './protocol.js';
-import { buildOf, measuresOrt, measuresPackage, threadsOf } from './protocol.js';
+import { buildOf, measuresPackage, ortThreadsOf, threadsOf } from './protocol.js';
 import type { AttentionKind, AttentionShape } from './shapes.js';
 import { measureEngines, rotatingInputs, type TimedEngine } from './timing.js';
-import { INPUT_SEED, loadPackage, ortEngines, packageAttention, setupOf, threadsInUse, type AttentionSetup } from './contenders.js';
+import { INPUT_SEED, loadPackage, ortEngines, packageAttention, setupOf, type AttentionSetup } from './contenders.js';
 
 export interface AttentionRun {
   group: Group;
@@ -32,15 +32,14 @@ export interface AttentionRunOutcome {
 
 /**
  * Times a group's engines on one config (see Group): the package at the
- * group's build and threads, onnxruntime-web at the group's threads in both
- * Linformer graph orders, or both. The weights are the package module's in
- * every group (built from one seed).
+ * group's build and threads unless the group is onnxruntime-web's alone, and
+ * onnxruntime-web at the group's threads in both Linformer graph orders. The
+ * weights are the package module's in every group (built from one seed).
  */
 export async function timeAttention(run: AttentionRun): Promise<AttentionRunOutcome> {
   const { group, shape, kind } = run;
   const s = setupOf(shape, kind);
-  const threads = threadsOf(group);
-  const lw = await loadPackage(buildOf(group), measuresPackage(group) ? threads : 1);
+  const lw = await loadPackage(buildOf(group), threadsOf(group));
   const result: AttentionResult = { type: 'attention', group, config: shape.name, kind, engines: [] };
   const p = packageAttention(lw, s);
   const stateDict = p.stateDict;
@@ -49,12 +48,12 @@ export async function timeAttention(run: AttentionRun): Promise<AttentionRunOutc
   if (measuresPackage(group)) {
     const info = lw.backendInfo();
     result.build = info.build;
-    result.threads = threadsInUse(info);
+    result.threads = info.threads;
     engines.push(p.engine);
   } else {
     p.module.dispose();
   }
-  if (measuresOrt(group)) engines.push(...(await ortEngines(s, stateDict, threads, failed)));
+  engines.push(...(await ortEngines(s, stateDict, ortThreadsOf(group), failed)));
   if (run.more) engines.push(...(await run.more(s, stateDict)));
 
   const inputs = rotatingInputs(shape.L * shape.E, INPUT_SEED);

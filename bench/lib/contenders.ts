@@ -10,7 +10,6 @@ import type { Build, EngineResult } from './protocol.js';
 import { randn, randomStateDict, Rng } from '../../tests/helpers/rng.js';
 
 export type Package = typeof import('linformer-wasm');
-type BackendInfo = ReturnType<Package['backendInfo']>;
 
 /** Seed of every module's weights, so each process builds the same ones. */
 export const WEIGHT_SEED = 7;
@@ -22,14 +21,6 @@ const PREWARM_L = 64;
 let pkg: Package | undefined;
 
 /**
- * Threads the package runs on. A package from before the threads API has
- * no backendInfo().threads: it runs on one.
- */
-export function threadsInUse(info: BackendInfo): number {
-  return (info as Partial<{ threads: number }>).threads ?? 1;
-}
-
-/**
  * Loads the package with the build and thread count of this process's
  * group: the plain SIMD build is forced off relaxed SIMD; the relaxed group
  * must get the relaxed build (the parent starts it with the flag Node 20
@@ -38,25 +29,21 @@ export function threadsInUse(info: BackendInfo): number {
 export async function loadPackage(build: Build, threads: 1 | 2 = 1): Promise<Package> {
   if (pkg) return pkg;
   const lw = await import('linformer-wasm');
-  // (a variable, not a literal: a package from before numThreads still type-checks, and ignores it)
-  const options = { relaxedSimd: build === 'relaxed', numThreads: threads };
-  await lw.init(undefined, options);
+  await lw.init(undefined, { relaxedSimd: build === 'relaxed', numThreads: threads });
   const info = lw.backendInfo();
   if ((build === 'relaxed') !== (info.build === 'relaxed-simd')) {
     throw new Error(`expected the ${build} build, got '${info.build}' (relaxed SIMD available: ${info.relaxedSimdAvailable})`);
   }
-  const running = threadsInUse(info);
-  if ('threads' in info && running !== threads) {
-    const why = (info as Partial<{ threadsUnavailable: string | null }>).threadsUnavailable;
-    throw new Error(`asked linformer-wasm for ${threads} thread(s), it runs ${running}${why ? `: ${why}` : ''}`);
+  if (info.threads !== threads) {
+    // (a dist/ from before numThreads has no threads at all)
+    throw new Error(`asked linformer-wasm for ${threads} thread(s), it runs ${info.threads ?? 1}: ${info.threadsUnavailable ?? 'its backendInfo() has no threads'}`);
   }
   return (pkg = lw);
 }
 
 export function packageLabel(lw: Package): string {
-  const info = lw.backendInfo();
-  const threads = threadsInUse(info);
-  return `linformer-wasm ${info.build}${threads > 1 ? ` ${threads}T` : ''}`;
+  const { build, threads } = lw.backendInfo();
+  return `linformer-wasm ${build}${threads > 1 ? ` ${threads}T` : ''}`;
 }
 
 type AttentionModule = InstanceType<Package['LinearMultiheadAttention']> | InstanceType<Package['MultiheadAttention']>;

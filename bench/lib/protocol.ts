@@ -12,11 +12,11 @@ import type { AttentionKind, AttentionShape, GemmShape, SweepSpec, Table3Spec } 
  *    TF.js (SGEMM) and the plain-JS reference;
  *  - relaxed: the package's relaxed-SIMD build, with onnxruntime-web 1 thread
  *    (and TF.js for SGEMM) beside it for a ratio taken in the same process;
- *  - ort2: onnxruntime-web with 2 threads alone;
- *  - simd2, relaxed2: the package's build at 2 threads alone.
- * Engines at 2 threads are timed alone: after each run onnxruntime-web's
- * idle threads spin for some 20–35 ms (seen on Node 20), which would land on
- * the next engine's run in the round.
+ *  - simd2, relaxed2: the package's build at 2 threads, with onnxruntime-web
+ *    1 thread beside it as at 1 thread, so that 2T over 1T compares like with like;
+ *  - ort2: onnxruntime-web with 2 threads alone: after each run its idle
+ *    threads spin for some 20–35 ms (seen on Node 20), which would land on
+ *    the next engine's run in the round.
  * In --browser each group is one page load instead of one process, holding
  * the same engines.
  */
@@ -27,19 +27,19 @@ export function buildOf(group: Group): Build {
   return group === 'relaxed' || group === 'relaxed2' ? 'relaxed' : 'simd';
 }
 
-/** The thread count of every engine in a group. */
+/** The package's thread count in a group. */
 export function threadsOf(group: Group): 1 | 2 {
-  return group === 'ort2' || group === 'simd2' || group === 'relaxed2' ? 2 : 1;
+  return group === 'simd2' || group === 'relaxed2' ? 2 : 1;
+}
+
+/** onnxruntime-web's thread count in a group. */
+export function ortThreadsOf(group: Group): 1 | 2 {
+  return group === 'ort2' ? 2 : 1;
 }
 
 /** Whether the package is measured in the group (not only used to make weights). */
 export function measuresPackage(group: Group): boolean {
   return group !== 'ort2';
-}
-
-/** Whether onnxruntime-web is measured in the group's attention jobs. */
-export function measuresOrt(group: Group): boolean {
-  return group === 'simd' || group === 'relaxed' || group === 'ort2';
 }
 
 export type Build = 'simd' | 'relaxed';
@@ -111,7 +111,7 @@ export interface AttentionResult {
   kind: AttentionKind;
   /** backendInfo().build of the package in this process. */
   build?: string;
-  /** backendInfo().threads of the package in this process (1 where the package predates threads). */
+  /** backendInfo().threads of the package in this process. */
   threads?: number;
   engines: EngineResult[];
   memory?: MemoryFigures;

@@ -1,7 +1,7 @@
 // The markdown tables printed at the end of a run (ready to paste into the
 // README), and the chart's series.
 import type { AttentionResult, Build, ColdResult, EngineResult, GemmResult, Group, PeakFigures, ProfileResult, SweepResult, Table3Result, TimingPolicy } from './protocol.js';
-import { STAGE_ORDER } from './stages.js';
+import { STAGES } from './stages.js';
 import { attentionFlops, type AttentionKind, type AttentionShape, type PerBuild, type Shapes } from './shapes.js';
 import { ABS_TOLERANCE, REL_TOLERANCE } from './compare.js';
 import type { Series } from './chart.js';
@@ -265,10 +265,9 @@ function attentionSection(data: RunData): string {
 const KIND_NAME = { linformer: 'Linformer', standard: 'standard' } as const;
 
 /**
- * The package at 2 threads over itself at 1 thread, and over
- * onnxruntime-web 2 threads on its faster graph, each build. Each engine at
- * 2 threads has a process (or page) of its own, so these ratios divide
- * medians of two processes.
+ * The package at 2 threads over itself at 1 thread (each in a process of its
+ * own with onnxruntime-web 1 thread beside it), and over onnxruntime-web 2
+ * threads on its faster graph (alone in its process), each build.
  */
 function threadsSection(res: AttentionResult[], shapes: AttentionShape[], title: string): string {
   const rows: string[][] = [];
@@ -297,8 +296,6 @@ function threadsSection(res: AttentionResult[], shapes: AttentionShape[], title:
     }
   }
   if (rows.length === 0) return '';
-  const asked2 = res.filter((r) => r.group === 'simd2' || r.group === 'relaxed2');
-  const ranOn = [...new Set(asked2.filter((r) => r.threads !== undefined && r.threads !== 2).map((r) => r.threads))];
   return [
     title,
     '',
@@ -307,11 +304,10 @@ function threadsSection(res: AttentionResult[], shapes: AttentionShape[], title:
       rows,
     ),
     '',
-    'Medians, milliseconds, and ratios of medians. Each engine at 2 threads runs alone in its own process (page), so these ratios divide medians of two: ' +
-      "timed side by side, the engines would meet each other's idle threads (onnxruntime-web's spin for some 20–35 ms after each run). " +
-      "2T over 1T divides the same build's medians (init() fixes the thread count); 2T over ORT 2T takes onnxruntime-web on the faster of its two Linformer graphs (named). " +
-      'Each ratio cell: plain SIMD build / relaxed-SIMD build; the target cell gives the bar (one number: both builds).' +
-      (ranOn.length ? ` **The package ran ${ranOn.join(', ')} thread(s) where 2 were asked (its backendInfo() has no threads: it predates numThreads), so its 2T figures are not two threads'.**` : ''),
+    'Medians, milliseconds, and ratios of medians, each ratio of two processes (pages). 2T over 1T: the same build at 2 and at 1 thread (init() fixes the count), ' +
+      'each timed with onnxruntime-web 1 thread beside it. 2T over ORT 2T: onnxruntime-web 2 threads on the faster of its two Linformer graphs (named), timed alone, ' +
+      'since after each run its idle threads spin for some 20–35 ms, which would land on the next engine\'s run. ' +
+      'Each ratio cell: plain SIMD build / relaxed-SIMD build; the target cell gives the bar (one number: both builds).',
   ].join('\n');
 }
 
@@ -639,11 +635,14 @@ function profileSection(data: RunData): string {
         attention: ort?.restMs,
         'out-projection': ort?.outProjectionMs,
       };
-      // the package's stages in pipeline order, then any this harness does not know of
-      const stages = [...new Set([...STAGE_ORDER, ...runs.flatMap((p) => Object.keys(p?.stagesMs ?? {}))])].filter((st) => runs.some((p) => p?.stagesMs[st] !== undefined));
+      // the package's stages in pipeline order, any this harness does not know of, then 'other'
+      const found = runs.flatMap((p) => Object.keys(p?.stagesMs ?? {}));
+      const stages = [...new Set([...STAGES, ...found.filter((st) => st !== 'other'), 'other'])].filter((st) => found.includes(st));
       const head = [`**${s.name}** ${shapeText(s)}`, KIND_NAME[kind]];
       const row = (what: string, cell: (p: ProfileResult | undefined, i: number) => string, ortCell = '') => {
-        rows.push([...head, what, ...runs.map(cell), ortCell]);
+        const cells = [...runs.map(cell), ortCell];
+        if (cells.every((c) => c === '')) return;
+        rows.push([...head, what, ...cells]);
         head.fill('');
       };
       for (const stage of stages) row(stage, (p) => share(p?.stagesMs[stage], p), fmtMs(ortOf[stage]).replace('—', ''));
@@ -719,7 +718,7 @@ function browserSections(data: RunData): string[] {
   const medians = engineRows(b.attention, shapes, BROWSER_MEDIANS, cellMs);
   return [
     `${b.userAgent}, headless, on a page served with COOP/COEP (crossOriginIsolated). One page load per group, as the Node processes are: ` +
-      'each build at 1 thread with onnxruntime-web 1 thread beside it; each build at 2 threads alone; onnxruntime-web 2 threads alone. ' +
+      'each build at 1 and at 2 threads with onnxruntime-web 1 thread beside it, and onnxruntime-web 2 threads alone. ' +
       'The package is dist/index.browser.js with its wasm and worker beside it; onnxruntime-web is its dist/ort.wasm.min.mjs.',
     '### In Chromium: attention forward pass, milliseconds (medians)',
     table(['config', 'attention', ...BROWSER_MEDIANS.map((c) => c.title)], medians),

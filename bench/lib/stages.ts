@@ -15,7 +15,8 @@ export interface ProfileReport {
   steps: { stage: string; ms: number; busyMs: number[] }[];
 }
 
-export const STAGE_ORDER = ['copy in', 'in-projection', 'sequence projection', 'attention', 'out-projection', 'copy out', 'other'];
+/** The package's stages, in pipeline order. */
+export const STAGES = ['copy in', 'in-projection', 'sequence projection', 'attention', 'out-projection', 'copy out'];
 
 /** Stages that run on the calling thread alone by design. */
 const CALLER_ONLY = new Set(['copy in', 'copy out']);
