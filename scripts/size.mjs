@@ -1,5 +1,6 @@
 // Prints what the package weighs: the npm tarball, and the gzipped bytes a
-// browser downloads (the bundle plus the one wasm build init() picks).
+// browser downloads (the bundle plus the one wasm build init() picks, and
+// with threads the threaded build and the worker script).
 // Run after `npm run build`.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -19,16 +20,18 @@ const gz = (file) => gzipSync(readFileSync(`dist/${file}`), { level: 9 }).length
 const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`.padStart(10);
 
 console.log(`npm package ${pack.filename}: ${kib(pack.size)} packed, ${kib(pack.unpackedSize)} unpacked, ${pack.entryCount} files`);
-console.log('\nbrowser download              raw   gzipped');
+console.log(`\n${'browser download'.padEnd(50)}       raw   gzipped`);
 const rows = [
   ['index.browser.js', ['index.browser.js']],
   ['linformer.wasm (SIMD)', ['linformer.wasm']],
   ['linformer-relaxed.wasm', ['linformer-relaxed.wasm']],
   ['bundle + relaxed wasm', ['index.browser.js', 'linformer-relaxed.wasm']],
   ['bundle + SIMD wasm', ['index.browser.js', 'linformer.wasm']],
+  ['linformer-worker.js', ['linformer-worker.js']],
+  ['threads: bundle + relaxed-threads wasm + worker', ['index.browser.js', 'linformer-relaxed-threads.wasm', 'linformer-worker.js']],
   ['index.browser.inline.js', ['index.browser.inline.js']],
 ];
 for (const [label, files] of rows) {
   const sum = (f) => files.reduce((n, file) => n + f(file), 0);
-  console.log(`  ${label.padEnd(24)}${kib(sum(raw))}${kib(sum(gz))}`);
+  console.log(`  ${label.padEnd(48)}${kib(sum(raw))}${kib(sum(gz))}`);
 }

@@ -1,6 +1,6 @@
 // Bun and Deno running the packed-and-installed package: the README's Node
 // examples, golden cases through import, require and the inline entry, one
-// state across import and require, and what Deno needs: --allow-read for
+// state across import and require, worker threads, and what Deno needs: --allow-read for
 // the wasm beside the package, or 'linformer-wasm/inline' and no permission
 // at all. The binaries are the pinned ones (scripts/runtimes.mjs).
 import { describe, it, before, after } from 'node:test';
@@ -29,6 +29,7 @@ const FIXTURES = [
   'one-state-checks.cjs',
   'one-state-esm-first.mjs',
   'one-state-cjs-first.cjs',
+  'runtime-threads.mjs',
 ];
 
 // The cases the Node consumer test runs, and one where a module shares E.
@@ -42,6 +43,27 @@ const EXAMPLE_OUTPUT = /^output \(10, 2, 64\)$/m;
 // Deno's own refusal, naming the wasm file init() reads and the flag.
 const DENO_NO_READ =
   /NotCapable: Requires read access to "[^"]*node_modules\/linformer-wasm\/dist\/linformer(-relaxed)?\.wasm", run again with the --allow-read flag/;
+
+/** What tests/fixtures/runtime-threads.mjs reports. */
+interface ThreadsReport {
+  threads: number;
+  threadsUnavailable: string | null;
+  bits: string;
+  results: JsonCaseResult[];
+}
+
+/** Threads run (worker_threads), the goldens pass on them, and the bits are those of one thread. */
+async function checkThreads(run: (threads: number) => Promise<string>): Promise<void> {
+  const one: ThreadsReport = JSON.parse(await run(1));
+  assert.equal(one.threads, 1);
+  for (const threads of [2, 3]) {
+    const r: ThreadsReport = JSON.parse(await run(threads));
+    assert.equal(r.threads, threads, `threads: ${r.threadsUnavailable}`);
+    assert.equal(r.threadsUnavailable, null);
+    checkGolden(r.results);
+    assert.equal(r.bits, one.bits, `${threads} threads give the bits of one`);
+  }
+}
 
 interface GoldenReport {
   entry: string;
@@ -141,6 +163,10 @@ describe('Bun, from the installed project', () => {
     checkOneState(JSON.parse(await runBun(['one-state-esm-first.mjs'])));
     checkOneState(JSON.parse(await runBun(['one-state-cjs-first.cjs'])));
   });
+
+  it('runs 2 and 3 threads (worker_threads), matches PyTorch there and gives the bits of one thread', { timeout: 30_000 }, async () => {
+    await checkThreads((threads) => runBun(['runtime-threads.mjs', String(threads)]));
+  });
 });
 
 describe('Deno, from the installed project (package.json and node_modules, no deno.json)', () => {
@@ -185,6 +211,10 @@ describe('Deno, from the installed project (package.json and node_modules, no de
   it('shares one state between import and require, either first', { timeout: 15_000 }, async () => {
     checkOneState(JSON.parse(await runDeno(['--allow-read', 'one-state-esm-first.mjs'])));
     checkOneState(JSON.parse(await runDeno(['--allow-read', 'one-state-cjs-first.cjs'])));
+  });
+
+  it('runs 2 and 3 threads (worker_threads) with --allow-read alone, matches PyTorch there and gives the bits of one thread', { timeout: 30_000 }, async () => {
+    await checkThreads((threads) => runDeno(['--allow-read', 'runtime-threads.mjs', String(threads)]));
   });
 });
 

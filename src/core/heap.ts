@@ -261,8 +261,10 @@ export class Heap {
   read(ptr: number, length: number): Float32Array<ArrayBuffer> {
     // ArrayBuffer.slice copies without first zero-filling a new array, which
     // makes it several times faster than Float32Array.slice or new + set.
-    // A shared memory's slice would be shared too: outputs are plain arrays.
-    if (this.shared) return this.f32.slice(ptr >>> 2, (ptr >>> 2) + length) as Float32Array<ArrayBuffer>;
+    // A shared memory's slice would be shared too, and outputs are plain
+    // arrays: bytes are sliced, which V8 copies several times faster than
+    // the floats of a shared view.
+    if (this.shared) return new Float32Array(new Uint8Array(this.memory.buffer, ptr, length * 4).slice().buffer);
     return new Float32Array(this.memory.buffer.slice(ptr, ptr + length * 4) as ArrayBuffer);
   }
 

@@ -53,23 +53,33 @@ export interface Waiter {
   wait(ctl: Int32Array, index: number, seen: number, sliceMs: number): void;
 }
 
-/** Spins this many loads before sleeping: a barrier is usually passed within microseconds. */
-const SPINS = 2000;
+/**
+ * How long a thread spins at a barrier before it sleeps. Within a plan the
+ * next step is usually microseconds away, and waking a sleeping thread
+ * costs tens of microseconds; a plan's end is a longer wait, so workers
+ * sleep between calls (worker-loop.ts) and never spin there.
+ */
+const SPIN_MS = 0.5;
+const LOADS_PER_CLOCK = 256;
+
+function spinUntilChanged(ctl: Int32Array, index: number, seen: number, ms: number): boolean {
+  const until = performance.now() + ms;
+  do {
+    for (let i = 0; i < LOADS_PER_CLOCK; i++) if (Atomics.load(ctl, index) !== seen) return true;
+  } while (performance.now() < until);
+  return false;
+}
 
 export const sleepingWaiter: Waiter = {
   wait(ctl, index, seen, sliceMs) {
-    for (let i = 0; i < SPINS; i++) if (Atomics.load(ctl, index) !== seen) return;
-    Atomics.wait(ctl, index, seen, sliceMs);
+    if (!spinUntilChanged(ctl, index, seen, SPIN_MS)) Atomics.wait(ctl, index, seen, sliceMs);
   },
 };
 
-/** A browser's main thread may not block: it spins for up to the slice. */
+/** A browser's main thread may not block: it spins for the slice. */
 export const spinningWaiter: Waiter = {
   wait(ctl, index, seen, sliceMs) {
-    const until = performance.now() + sliceMs;
-    while (Atomics.load(ctl, index) === seen && performance.now() < until) {
-      for (let i = 0; i < SPINS && Atomics.load(ctl, index) === seen; i++);
-    }
+    spinUntilChanged(ctl, index, seen, sliceMs);
   },
 };
 
