@@ -1,8 +1,10 @@
 // The encoder self-attention of a Linear-DETR: a 25×34 backbone feature map
 // flattened to 850 positions of 256 features, 8 heads, Linformer with k = 64,
 // beside standard attention on the same weights. DETR adds positional
-// embeddings to queries and keys, not to values.
-import { init, backendInfo, LinearMultiheadAttention, MultiheadAttention, memoryUsage, ops } from 'linformer-wasm';
+// embeddings to queries and keys, not to values. Timed on every core (up
+// to 4 threads), then on one thread after stopThreads(): the same bits.
+import { availableParallelism } from 'node:os';
+import { init, backendInfo, LinearMultiheadAttention, MultiheadAttention, memoryUsage, ops, stopThreads } from 'linformer-wasm';
 
 const H_MAP = 25, W_MAP = 34;
 const L = H_MAP * W_MAP; // 850
@@ -34,8 +36,9 @@ function time(fn) {
 }
 
 const t0 = performance.now();
-await init();
+await init(undefined, { numThreads: Math.min(4, availableParallelism()) });
 const initMs = performance.now() - t0;
+const threads = backendInfo().threads;
 
 const src = randn(L * E, 1);
 const pos = randn(L * E, 2).map((x) => 0.1 * x);
@@ -48,25 +51,36 @@ const standard = new MultiheadAttention(E, HEADS, { seed: 7 });
 const shared = linformer.stateDict();
 standard.loadStateDict(Object.fromEntries(Object.keys(standard.stateDict()).map((k) => [k, shared[k]])));
 
-const opts = { needWeights: false };
-let out;
-const linMs = time(() => (out = linformer.forward(qk, qk, value, opts).output));
-const linShape = out.dims;
-const stdMs = time(() => (out = standard.forward(qk, qk, value, opts).output));
-const stdShape = out.dims;
-
-const fmt = (d) => `(${d.join(', ')})`;
-console.log(`linformer-wasm: DETR encoder self-attention, ${H_MAP}×${W_MAP} feature map → L = S = ${L}, E = ${E}, ${HEADS} heads`);
-console.log(`wasm build: ${backendInfo().build}, init ${initMs.toFixed(1)} ms, single thread, median of ${RUNS} runs`);
-console.log(`  Linformer (k = ${K}, layerwise)   ${linMs.toFixed(2).padStart(8)} ms   output ${fmt(linShape)}`);
-console.log(`  standard attention               ${stdMs.toFixed(2).padStart(8)} ms   output ${fmt(stdShape)}`);
-console.log(`  Linformer is ${(stdMs / linMs).toFixed(2)}× faster; wasm memory ${(memoryUsage().wasmBytes / 2 ** 20).toFixed(1)} MiB`);
-
-// The GEMM underneath, through ops.matmul (copies in and out included).
 const M = 512;
 const a = { data: randn(M * M, 3), dims: [M, M] };
 const b = { data: randn(M * M, 4), dims: [M, M] };
-const mmMs = time(() => ops.matmul(a, b));
-console.log(`  ops.matmul ${M}×${M}×${M}          ${mmMs.toFixed(2).padStart(8)} ms   ${((2 * M ** 3) / mmMs / 1e6).toFixed(1)} GFLOP/s`);
+const opts = { needWeights: false };
+/** Median ms of Linformer, standard attention and ops.matmul (copies in and out included), and their outputs. */
+function run() {
+  const out = {};
+  const ms = {
+    linformer: time(() => (out.linformer = linformer.forward(qk, qk, value, opts).output)),
+    standard: time(() => (out.standard = standard.forward(qk, qk, value, opts).output)),
+    matmul: time(() => (out.matmul = ops.matmul(a, b))),
+  };
+  return { ms, out };
+}
+const many = run();
+stopThreads();
+const one = run();
+const sameBits = Object.keys(one.out).every((k) => Buffer.compare(Buffer.from(one.out[k].data.buffer), Buffer.from(many.out[k].data.buffer)) === 0);
+
+const fmt = (d) => `(${d.join(', ')})`;
+const cols = (k, digits = 2) => `${many.ms[k].toFixed(digits).padStart(8)} ms ${one.ms[k].toFixed(digits).padStart(8)} ms`;
+console.log(`linformer-wasm: DETR encoder self-attention, ${H_MAP}×${W_MAP} feature map → L = S = ${L}, E = ${E}, ${HEADS} heads`);
+console.log(`wasm build: ${backendInfo().build}, init ${initMs.toFixed(1)} ms, median of ${RUNS} runs`);
+console.log(`                                   ${`${threads} thread${threads > 1 ? 's' : ''}`.padStart(9)}    1 thread`);
+console.log(`  Linformer (k = ${K}, layerwise) ${cols('linformer')}   output ${fmt(many.out.linformer.dims)}`);
+console.log(`  standard attention             ${cols('standard')}   output ${fmt(many.out.standard.dims)}`);
+console.log(`  ops.matmul ${M}×${M}×${M}          ${cols('matmul')}   ${((2 * M ** 3) / many.ms.matmul / 1e6).toFixed(1)} GFLOP/s on ${threads}`);
+console.log(`  Linformer is ${(many.ms.standard / many.ms.linformer).toFixed(2)}× faster than standard attention; ${threads} threads are ${(one.ms.linformer / many.ms.linformer).toFixed(2)}× faster than 1 at Linformer`);
+console.log(`  the same bits on ${threads} threads and on 1: ${sameBits ? 'yes' : 'NO'}; wasm memory ${(memoryUsage().wasmBytes / 2 ** 20).toFixed(1)} MiB`);
+if (threads === 1) console.log(`  (one thread only: ${backendInfo().threadsUnavailable ?? 'this machine has one core'})`);
 linformer.dispose();
 standard.dispose();
+if (!sameBits) process.exitCode = 1;

@@ -16,7 +16,11 @@ setPlatform({
   fetchBytes,
   threadSupport: webThreadSupport,
   // Written out in full so that vite and webpack see the worker file and emit it.
-  spawnWorker: () => webWorker(new Worker(new URL('./linformer-worker.js', import.meta.url), { type: 'module' })),
+  spawnWorker: () =>
+    webWorker(
+      new Worker(new URL('./linformer-worker.js', import.meta.url), { type: 'module' }),
+      'linformer-worker.js, beside the bundle: serve it there, or import linformer-wasm/inline',
+    ),
   cores: webCores,
 });
 

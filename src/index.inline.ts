@@ -20,7 +20,7 @@ setPlatform({
   spawnWorker() {
     // The worker travels inside this file too, started from a blob.
     workerUrl ??= URL.createObjectURL(new Blob([__LINFORMER_WEB_WORKER__], { type: 'text/javascript' }));
-    return webWorker(new Worker(workerUrl, { type: 'module' }));
+    return webWorker(new Worker(workerUrl, { type: 'module' }), 'the inlined worker, from a blob: URL (a Content-Security-Policy must allow worker-src blob:)');
   },
   cores: webCores,
 });

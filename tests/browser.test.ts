@@ -1,10 +1,13 @@
 // The browser bundle in headless Chromium (found by tests/helpers/chromium.ts,
 // driven by playwright-core): every module golden case through the bundle
 // that fetches its wasm and through the inlined one, compared here in Node;
-// the fallback to the plain build when the relaxed one is missing; the
-// example page; the docs example bundled by esbuild. Any console error
-// fails. Also how Chromium is found, and what happens without one.
-import { describe, it, before, after } from 'node:test';
+// the fallback to the plain build when the relaxed one is missing; worker
+// threads on a cross-origin isolated page (the golden cases, and the same
+// bits as one thread), and one thread, with the reason and one warning, on a
+// page that is not isolated or whose worker script is missing; the example
+// page; the docs example bundled by esbuild. Any console error fails. Also
+// how Chromium is found, and what happens without one.
+import { describe, it, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,23 +31,45 @@ let server: StaticServer;
 let context: BrowserContext;
 let tempDir: string;
 
+interface OpenedPage {
+  page: Page;
+  /** Console errors, uncaught exceptions and failed requests. */
+  errors: string[];
+  /** console.warn lines. */
+  warnings: string[];
+}
+
 /**
- * A new page whose console errors, uncaught exceptions and failed requests
- * are collected; Chromium's console line for a 404 of `expected404` is not
- * one of them.
+ * A new page whose console errors, uncaught exceptions, failed requests and
+ * console warnings are collected; Chromium's console line for a 404 of
+ * `expected404` is not one of them, nor the failed request it makes of a
+ * worker script's 404. The server sends COOP/COEP with every
+ * response; `isolated: false` takes them off this page's document, so the
+ * page is not cross-origin isolated.
  */
-async function openPage(path: string, expected404?: string): Promise<{ page: Page; errors: string[] }> {
+async function openPage(path: string, { expected404, isolated = true }: { expected404?: string; isolated?: boolean } = {}): Promise<OpenedPage> {
   const page = await context.newPage();
   const errors: string[] = [];
+  const warnings: string[] = [];
   page.on('console', (m) => {
+    if (m.type() === 'warning') warnings.push(m.text());
     if (m.type() !== 'error') return;
     const expected = expected404 !== undefined && m.location().url.endsWith(expected404) && /\b404\b/.test(m.text());
     if (!expected) errors.push(`console.error: ${m.text()} (${m.location().url})`);
   });
   page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
-  page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  page.on('requestfailed', (r) => {
+    if (expected404 === undefined || !r.url().endsWith(expected404)) errors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`);
+  });
+  if (!isolated) {
+    await page.route(server.origin + path, async (route) => {
+      const response = await route.fetch();
+      const isolation = /^cross-origin-(opener|embedder)-policy$/i;
+      await route.fulfill({ response, headers: Object.fromEntries(Object.entries(response.headers()).filter(([name]) => !isolation.test(name))) });
+    });
+  }
   await page.goto(server.origin + path);
-  return { page, errors };
+  return { page, errors, warnings };
 }
 
 interface PageTensor {
@@ -59,19 +84,28 @@ interface PageCaseResult {
 }
 
 /**
+ * How a page imports and initialises the bundle. Each URL is a module
+ * instance of its own, with its own init(): a query string (ignored by the
+ * server) gives the same page a second one.
+ */
+interface PageInit {
+  bundle: string;
+  relaxedSimd: boolean;
+  numThreads: number;
+}
+
+/**
  * Runs in the page: imports the bundle, initialises it and runs every module
  * golden case, returning the raw outputs. Self-contained, since Playwright
  * sends only its source.
  */
-async function runGoldenInPage(arg: {
-  bundle: string;
-  files: string[];
-  relaxedSimd: boolean;
-}): Promise<{ info: BackendInfo; results: PageCaseResult[] }> {
+async function runGoldenInPage(
+  arg: PageInit & { files: string[] },
+): Promise<{ info: BackendInfo; crossOriginIsolated: boolean; results: PageCaseResult[] }> {
   type Pkg = typeof import('linformer-wasm');
   type Raw = RawTensor;
   const pkg: Pkg = await import(arg.bundle);
-  await pkg.init(undefined, { relaxedSimd: arg.relaxedSimd });
+  await pkg.init(undefined, { relaxedSimd: arg.relaxedSimd, numThreads: arg.numThreads });
 
   const bytes = (t: Raw) => Uint8Array.from(atob(t.data), (c) => c.charCodeAt(0));
   const f32 = (t: Raw) => ({ dims: t.dims, data: new Float32Array(bytes(t).buffer) });
@@ -119,7 +153,93 @@ async function runGoldenInPage(arg: {
       results.push(result);
     }
   }
-  return { info: pkg.backendInfo(), results };
+  return { info: pkg.backendInfo(), crossOriginIsolated, results };
+}
+
+interface ShapeHashes {
+  info: BackendInfo;
+  /** What was computed (shape, module, weights mode, tensor) → its dims and a hash of its bits. */
+  hashes: Record<string, string>;
+  /** Milliseconds each thread (0 = the page's) spent on tasks, from the package's profile hook. */
+  busyMs: number[];
+}
+
+/**
+ * Runs in the page: both modules on a few seeded shapes, uneven ones among
+ * them, returning a hash of the bits of every parameter, output and
+ * attention weights (averaged, per head, none asked for), and each thread's
+ * busy time, which shows the workers took part. Self-contained, as
+ * runGoldenInPage.
+ */
+async function hashShapesInPage(arg: PageInit): Promise<ShapeHashes> {
+  type Pkg = typeof import('linformer-wasm');
+  type F32 = { dims: readonly number[]; data: Float32Array };
+  const pkg: Pkg = await import(arg.bundle);
+  await pkg.init(undefined, { relaxedSimd: arg.relaxedSimd, numThreads: arg.numThreads });
+
+  let seed = 20240601;
+  const uniform = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) + 0.5) / 2 ** 32;
+  const random = (dims: number[]) => ({ dims, data: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => 2 * uniform() - 1) });
+  // FNV-1a over the 32-bit words: a change to any one word changes it.
+  const hash = (t: F32) => {
+    const words = new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length);
+    let h = 0x811c9dc5;
+    for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193);
+    return `${t.dims.join('x')}:${(h >>> 0).toString(16).padStart(8, '0')}`;
+  };
+
+  const busyMs: number[] = [];
+  const PROFILE = Symbol.for('linformer-wasm.profile');
+  const hooks = globalThis as unknown as Record<symbol, unknown>;
+  hooks[PROFILE] = (p: { steps: { busyMs: number[] }[] }) => {
+    for (const step of p.steps) step.busyMs.forEach((ms, t) => (busyMs[t] = (busyMs[t] ?? 0) + ms));
+  };
+
+  const shapes = [
+    { L: 37, N: 3, E: 48, H: 6, S: 29, projK: 13, masked: false },
+    // Large enough that its GEMMs are cut into many tasks; with a padding mask.
+    { L: 150, N: 2, E: 96, H: 6, S: 131, projK: 24, masked: true },
+    // Unbatched.
+    { L: 45, N: null, E: 40, H: 5, S: 61, projK: 16, masked: false },
+  ];
+  const hashes: Record<string, string> = {};
+  try {
+    for (const { L, N, E, H, S, projK, masked } of shapes) {
+      const batch = N === null ? [] : [N];
+      const query = random([L, ...batch, E]);
+      const key = random([S, ...batch, E]);
+      const value = random([S, ...batch, E]);
+      const n = N ?? 1;
+      const keyPaddingMask = masked
+        ? { dims: [n, S], data: Uint8Array.from({ length: n * S }, (_, i) => Number(i % 7 === 3 || (i >= S && i % S >= S - 10))) }
+        : undefined;
+      const shape = `L${L} N${N ?? '-'} E${E} H${H} S${S}${masked ? ' masked' : ''}`;
+      for (const [ctor, make] of [
+        ['MultiheadAttention', () => new pkg.MultiheadAttention(E, H, { seed: 3 })],
+        ['LinearMultiheadAttention', () => new pkg.LinearMultiheadAttention(E, H, { seed: 3, seqLen: S + 5, projK })],
+      ] as const) {
+        const name = `${shape} ${ctor}`;
+        const mod = make();
+        try {
+          for (const [param, t] of Object.entries(mod.stateDict())) hashes[`${name} ${param}`] = hash(t);
+          for (const [mode, options] of [
+            ['averaged', { averageAttnWeights: true }],
+            ['per-head', { averageAttnWeights: false }],
+            ['no weights', { needWeights: false }],
+          ] as const) {
+            const { output, weights } = mod.forward(query, key, value, { ...options, keyPaddingMask });
+            hashes[`${name} ${mode} output`] = hash(output);
+            hashes[`${name} ${mode} weights`] = weights === null ? 'null' : hash(weights);
+          }
+        } finally {
+          mod.dispose();
+        }
+      }
+    }
+  } finally {
+    delete hooks[PROFILE];
+  }
+  return { info: pkg.backendInfo(), hashes, busyMs };
 }
 
 /** Compares the page's results with the golden expectations; returns one line per mismatch. */
@@ -154,20 +274,88 @@ function mismatches(results: PageCaseResult[], files: string[]): { checked: numb
   return { checked, failures };
 }
 
+/** Runs the golden cases in an open page and checks them; returns what the page's init() reported. */
+async function checkGoldenInPage(
+  page: Page,
+  run: PageInit & { files?: string[]; minCases?: number },
+): Promise<{ info: BackendInfo; crossOriginIsolated: boolean }> {
+  const { files = MODULE_GOLDEN_FILES, minCases = 100, ...init } = run;
+  const { info, crossOriginIsolated, results } = await page.evaluate(runGoldenInPage, { ...init, files });
+  const { checked, failures } = mismatches(results, files);
+  assert.deepEqual(failures, [], `${failures.length} golden cases differ in Chromium (${init.numThreads} threads)`);
+  assert.ok(checked > minCases, `only ${checked} golden cases ran`);
+  return { info, crossOriginIsolated };
+}
+
+/**
+ * The golden cases through `bundle` on a page of their own (one thread
+ * unless asked). No console error, and no warning unless `warning` is given:
+ * then exactly one, which matches it and gives backendInfo().threadsUnavailable.
+ */
 async function goldenThroughBundle(
   bundle: string,
   relaxedSimd: boolean,
-  { files = MODULE_GOLDEN_FILES, minCases = 100, expected404 }: { files?: string[]; minCases?: number; expected404?: string } = {},
-): Promise<{ info: BackendInfo; requests: { path: string; status: number }[] }> {
+  {
+    files,
+    minCases,
+    expected404,
+    numThreads = 1,
+    isolated = true,
+    warning,
+  }: { files?: string[]; minCases?: number; expected404?: string; numThreads?: number; isolated?: boolean; warning?: RegExp } = {},
+): Promise<{ info: BackendInfo; crossOriginIsolated: boolean; requests: { path: string; status: number }[] }> {
   const seen = server.requests.length;
-  const { page, errors } = await openPage('/', expected404);
+  const { page, errors, warnings } = await openPage('/', { expected404, isolated });
   try {
-    const { info, results } = await page.evaluate(runGoldenInPage, { bundle, files, relaxedSimd });
-    const { checked, failures } = mismatches(results, files);
-    assert.deepEqual(failures, [], `${failures.length} golden cases differ in Chromium`);
-    assert.ok(checked > minCases, `only ${checked} golden cases ran`);
+    const { info, crossOriginIsolated } = await checkGoldenInPage(page, { bundle, relaxedSimd, numThreads, files, minCases });
     assert.deepEqual(errors, []);
-    return { info, requests: server.requests.slice(seen) };
+    if (warning === undefined) assert.deepEqual(warnings, []);
+    else {
+      assert.equal(warnings.length, 1, `one console.warn, got ${JSON.stringify(warnings)}`);
+      assert.match(warnings[0], warning);
+      assert.ok(info.threadsUnavailable !== null && warnings[0].includes(info.threadsUnavailable), `the warning gives the reason: ${warnings[0]}`);
+    }
+    return { info, crossOriginIsolated, requests: server.requests.slice(seen) };
+  } finally {
+    await page.close();
+  }
+}
+
+/**
+ * On a cross-origin isolated page: the golden cases through `bundle` on each
+ * of `threadCounts` threads, and the bits of hashShapesInPage's results the
+ * same as on one thread. Each count is a module instance of its own in the
+ * one page, the one-thread instance on the single-threaded build.
+ */
+async function threadsAgainstOneThread(
+  t: TestContext,
+  bundle: string,
+  relaxedSimd: boolean,
+  threadCounts: number[],
+): Promise<{ infos: BackendInfo[]; requests: { path: string; status: number }[] }> {
+  const seen = server.requests.length;
+  const { page, errors, warnings } = await openPage('/');
+  const instance = (numThreads: number): PageInit => ({ bundle: `${bundle}?threads=${numThreads}`, relaxedSimd, numThreads });
+  try {
+    const one = await page.evaluate(hashShapesInPage, instance(1));
+    assert.equal(one.info.threads, 1);
+    const infos: BackendInfo[] = [];
+    for (const numThreads of threadCounts) {
+      const { info, crossOriginIsolated } = await checkGoldenInPage(page, instance(numThreads));
+      assert.equal(crossOriginIsolated, true, 'the page is cross-origin isolated');
+      assert.equal(info.threads, numThreads, `threads in use (${info.threadsUnavailable})`);
+      assert.equal(info.threadsUnavailable, null);
+      assert.equal(info.build, one.info.build, 'the same build as one thread, over a shared memory');
+      const many = await page.evaluate(hashShapesInPage, instance(numThreads));
+      assert.deepEqual(many.hashes, one.hashes, `${numThreads} threads give other bits than one`);
+      assert.equal(many.busyMs.length, numThreads, 'the profile counts every thread');
+      for (let w = 1; w < numThreads; w++) assert.ok(many.busyMs[w] > 0, `worker ${w} ran tasks: busy ${many.busyMs.join(', ')} ms`);
+      t.diagnostic(`${numThreads} threads: ${Object.keys(many.hashes).length} tensors alike; busy ${many.busyMs.map((ms) => ms.toFixed(1)).join(', ')} ms`);
+      infos.push(info);
+    }
+    assert.deepEqual(errors, []);
+    assert.deepEqual(warnings, []);
+    return { infos, requests: server.requests.slice(seen) };
   } finally {
     await page.close();
   }
@@ -191,6 +379,7 @@ describe('browser bundle in headless Chromium', () => {
         '/examples/': repoRoot + 'examples',
         '/app/': join(tempDir, 'app'),
         '/plain-only/': join(tempDir, 'plain-only'),
+        '/no-worker/': join(tempDir, 'no-worker'),
       });
       context = await launchChromium(browser, join(tempDir, 'profile'));
     },
@@ -206,7 +395,13 @@ describe('browser bundle in headless Chromium', () => {
   it('runs every module golden case with the wasm fetched beside the bundle (relaxed SIMD)', { timeout: 40_000, skip }, async () => {
     const { info, requests } = await goldenThroughBundle('/dist/index.browser.js', true);
     // Chromium ≥ 114 validates relaxed SIMD, so init() picks that build and fetches only it.
-    assert.deepEqual(withoutTile(info), { build: 'relaxed-simd', relaxedSimdAvailable: true, buildFallback: null });
+    assert.deepEqual(withoutTile(info), {
+      build: 'relaxed-simd',
+      relaxedSimdAvailable: true,
+      buildFallback: null,
+      threads: 1,
+      threadsUnavailable: null,
+    });
     assert.ok(paths(requests).includes('/dist/linformer-relaxed.wasm'), 'the relaxed build was fetched');
     assert.ok(!paths(requests).includes('/dist/linformer.wasm'), 'the plain SIMD build was not fetched');
   });
@@ -232,8 +427,61 @@ describe('browser bundle in headless Chromium', () => {
 
   it('runs every module golden case through the inlined bundle (plain SIMD), fetching no wasm', { timeout: 40_000, skip }, async () => {
     const { info, requests } = await goldenThroughBundle('/dist/index.browser.inline.js', false);
-    assert.deepEqual(withoutTile(info), { build: 'simd', relaxedSimdAvailable: true, buildFallback: null });
+    assert.deepEqual(withoutTile(info), { build: 'simd', relaxedSimdAvailable: true, buildFallback: null, threads: 1, threadsUnavailable: null });
     assert.deepEqual(paths(requests).filter((p) => p.endsWith('.wasm')), []);
+  });
+
+  for (const [build, relaxedSimd, single, threaded] of [
+    ['relaxed SIMD', true, 'linformer-relaxed.wasm', 'linformer-relaxed-threads.wasm'],
+    ['plain SIMD', false, 'linformer.wasm', 'linformer-threads.wasm'],
+  ] as const) {
+    it(`runs the golden cases on 2 and 3 threads of a cross-origin isolated page, in the same bits as 1 thread (${build})`, { timeout: 60_000, skip }, async (t) => {
+      const { infos, requests } = await threadsAgainstOneThread(t, '/dist/index.browser.js', relaxedSimd, [2, 3]);
+      for (const info of infos) assert.equal(info.build, relaxedSimd ? 'relaxed-simd' : 'simd');
+      // One thread ran the single-threaded build, the others the threaded one.
+      const wasm = paths(requests).filter((p) => p.endsWith('.wasm'));
+      assert.deepEqual([...new Set(wasm)].sort(), [`/dist/${single}`, `/dist/${threaded}`].sort());
+      assert.ok(requests.some((r) => r.path === '/dist/linformer-worker.js' && r.status === 200), 'the worker script was fetched beside the bundle');
+    });
+  }
+
+  it('runs one thread on a page that is not cross-origin isolated, saying why in backendInfo() and one console.warn', { timeout: 30_000, skip }, async (t) => {
+    const { info, crossOriginIsolated, requests } = await goldenThroughBundle('/dist/index.browser.js', true, {
+      numThreads: 2,
+      isolated: false,
+      warning: /^linformer-wasm: numThreads 2 asked for, running 1: /,
+    });
+    assert.equal(crossOriginIsolated, false);
+    assert.equal(info.threads, 1);
+    t.diagnostic(`threadsUnavailable: ${info.threadsUnavailable}`);
+    assert.match(info.threadsUnavailable ?? '', /not cross-origin isolated.*COOP\/COEP/);
+    // Neither a worker nor a threaded build is fetched for nothing.
+    assert.deepEqual(paths(requests).filter((p) => p.includes('worker') || p.includes('threads')), []);
+  });
+
+  it('runs the golden cases on 2 threads through the inlined bundle, its worker from a blob, in the same bits as 1 thread', { timeout: 30_000, skip }, async (t) => {
+    const { infos, requests } = await threadsAgainstOneThread(t, '/dist/index.browser.inline.js', true, [2]);
+    assert.equal(infos[0].build, 'relaxed-simd');
+    assert.deepEqual(paths(requests).filter((p) => p.endsWith('.wasm') || p.includes('worker')), [], 'nothing fetched but the bundle');
+  });
+
+  it('runs one thread when the worker script is missing (HTTP 404): init() resolves, and says why', { timeout: 30_000, skip }, async (t) => {
+    // Everything index.browser.js fetches but linformer-worker.js.
+    const dir = join(tempDir, 'no-worker');
+    mkdirSync(dir, { recursive: true });
+    for (const f of ['index.browser.js', 'linformer.wasm', 'linformer-relaxed.wasm', 'linformer-threads.wasm', 'linformer-relaxed-threads.wasm']) {
+      copyFileSync(join(repoRoot, 'dist', f), join(dir, f));
+    }
+    const { info, crossOriginIsolated, requests } = await goldenThroughBundle('/no-worker/index.browser.js', true, {
+      numThreads: 2,
+      expected404: '/no-worker/linformer-worker.js',
+      warning: /^linformer-wasm: numThreads 2 asked for, running 1: /,
+    });
+    assert.equal(crossOriginIsolated, true);
+    assert.equal(info.threads, 1);
+    t.diagnostic(`threadsUnavailable: ${info.threadsUnavailable}`);
+    assert.match(info.threadsUnavailable ?? '', /a worker could not start/);
+    assert.ok(requests.some((r) => r.path === '/no-worker/linformer-worker.js' && r.status === 404), 'the worker script was asked for');
   });
 
   it('runs the example page (examples/browser/) on sizes typed into it', { timeout: 30_000, skip }, async () => {
@@ -365,7 +613,7 @@ describe('finding Chromium', () => {
     const { code, output } = await withoutBrowser(env);
     assert.equal(code, 0, output);
     const skipped = [...output.matchAll(/^\s*ok \d+ - (.*) # SKIP Chromium not found: CHROMIUM_PATH is .*nowhere\/chromium/gm)];
-    assert.equal(skipped.length, 5, output);
+    assert.equal(skipped.length, 10, output);
     assert.match(output, /# fail 0/);
     assert.match(output, /# pass 0/);
   });

@@ -1,8 +1,9 @@
 // The worker example (examples/worker/) and the docs' worker in workerd,
 // which refuses to compile wasm from bytes: a golden case posted as JSON, the
 // DETR configuration posted as .safetensors and checked against this
-// process, the wasm memory that configuration takes, and the example's
-// wrangler.jsonc bundled as wrangler would.
+// process, the wasm memory that configuration takes, the example's
+// wrangler.jsonc bundled as wrangler would, and init() asking for threads
+// where there is no Worker (tests/fixtures/workerd-threads.mjs).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,22 +42,36 @@ const config :Workerd.Config = (
     (name = "golden", worker = .goldenWorker),
     # The docs' worker, with Node compatibility on: process exists there, and must not matter.
     (name = "docs", worker = .docsWorker),
+    # The golden worker behind an init() that asks for 2 threads.
+    (name = "threads", worker = .threadsWorker),
   ],
   sockets = [
     (name = "detr", address = "127.0.0.1:0", http = (), service = "detr"),
     (name = "golden", address = "127.0.0.1:0", http = (), service = "golden"),
     (name = "docs", address = "127.0.0.1:0", http = (), service = "docs"),
+    (name = "threads", address = "127.0.0.1:0", http = (), service = "threads"),
   ],
 );
+
+const goldenBindings :List(Workerd.Worker.Binding) = [
+  (name = "MODEL", json = ${capnpJson(model)}),
+  (name = "WEIGHTS", data = embed "/tests/golden/${spec.stateDictFile}"),
+];
 
 const goldenWorker :Workerd.Worker = (
   modules = [
     (name = "worker.mjs", esModule = embed "/examples/worker/worker.mjs"),${PACKAGE_MODULES}
   ],
-  bindings = [
-    (name = "MODEL", json = ${capnpJson(model)}),
-    (name = "WEIGHTS", data = embed "/tests/golden/${spec.stateDictFile}"),
+  bindings = .goldenBindings,
+  compatibilityDate = "2025-06-01",
+);
+
+const threadsWorker :Workerd.Worker = (
+  modules = [
+    (name = "threads.mjs", esModule = embed "/tests/fixtures/workerd-threads.mjs"),
+    (name = "worker.mjs", esModule = embed "/examples/worker/worker.mjs"),${PACKAGE_MODULES}
   ],
+  bindings = .goldenBindings,
   compatibilityDate = "2025-06-01",
 );
 
@@ -81,7 +96,7 @@ before(
     writeFileSync(join(tempDir, 'worker.js'), docExample('worker.js'));
     writeFileSync(join(tempDir, 'config.capnp'), config());
     [workerd, wrangler] = await Promise.all([
-      startWorkerd(join(tempDir, 'config.capnp'), ['detr', 'golden', 'docs'], { importPath: repoRoot }),
+      startWorkerd(join(tempDir, 'config.capnp'), ['detr', 'golden', 'docs', 'threads'], { importPath: repoRoot }),
       // workerd bundles a wrangler.jsonc's main with esbuild, as wrangler does.
       startWorkerd(join(repoRoot, 'examples/worker/wrangler.jsonc'), ['http']),
     ]);
@@ -141,28 +156,44 @@ function assertNear(what: string, got: Tensor, expected: Tensor): void {
   }
 }
 
+/** Posts GOLDEN's call as JSON to a worker running its model and checks the answer against torch's. */
+async function checkGoldenWorker(socket: string): Promise<void> {
+  const [call] = GOLDEN.calls;
+  const fo = call.forwardOptions;
+  const params = `?needWeights=${fo.needWeights ?? true}&averageAttnWeights=${fo.averageAttnWeights ?? true}`;
+  const response = await fetch(url(socket, `/${params}`), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      query: jsonTensor(call.query),
+      key: jsonTensor(call.key),
+      value: jsonTensor(call.value),
+      keyPaddingMask: fo.keyPaddingMask && jsonTensor(fo.keyPaddingMask),
+      attnMask: fo.attnMask && jsonTensor(fo.attnMask),
+    }),
+  });
+  assert.equal(response.status, 200, await response.clone().text());
+  assert.equal(response.headers.get('x-wasm-build'), 'relaxed-simd', 'workerd validates relaxed SIMD');
+  const body = await response.json();
+  assertClose(`${GOLDEN.name} output`, fromJson(body.output), call.expected.output);
+  assert.ok(call.expected.weights && body.weights, 'weights asked for and returned');
+  assertClose(`${GOLDEN.name} weights`, fromJson(body.weights), call.expected.weights);
+}
+
 describe('worker in workerd', () => {
   it('answers a golden case posted as JSON, with the torch weights from a .safetensors binding', { timeout: 20_000 }, async () => {
-    const [call] = GOLDEN.calls;
-    const fo = call.forwardOptions;
-    const params = `?needWeights=${fo.needWeights ?? true}&averageAttnWeights=${fo.averageAttnWeights ?? true}`;
-    const response = await fetch(url('golden', `/${params}`), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        query: jsonTensor(call.query),
-        key: jsonTensor(call.key),
-        value: jsonTensor(call.value),
-        keyPaddingMask: fo.keyPaddingMask && jsonTensor(fo.keyPaddingMask),
-        attnMask: fo.attnMask && jsonTensor(fo.attnMask),
-      }),
-    });
-    assert.equal(response.status, 200, await response.clone().text());
-    assert.equal(response.headers.get('x-wasm-build'), 'relaxed-simd', 'workerd validates relaxed SIMD');
-    const body = await response.json();
-    assertClose(`${GOLDEN.name} output`, fromJson(body.output), call.expected.output);
-    assert.ok(call.expected.weights && body.weights, 'weights asked for and returned');
-    assertClose(`${GOLDEN.name} weights`, fromJson(body.weights), call.expected.weights);
+    await checkGoldenWorker('golden');
+  });
+
+  it('runs one thread when init() asks for 2, since workerd has no Worker: no error, the reason, one warning', { timeout: 20_000 }, async () => {
+    const { error, info, warnings, hasWorker } = await (await fetch(url('threads', '/threads'))).json();
+    assert.equal(hasWorker, false, 'workerd has no Worker');
+    assert.equal(error, null, 'init() resolved');
+    assert.equal(info.threads, 1);
+    assert.equal(info.threadsUnavailable, 'this runtime has no Worker');
+    assert.deepEqual(warnings, ['linformer-wasm: numThreads 2 asked for, running 1: this runtime has no Worker']);
+    // The example's forward passes, on that one thread, still give torch's answer.
+    await checkGoldenWorker('threads');
   });
 
   it('rejects bad input with a 400 that names the argument, and keeps working', { timeout: 20_000 }, async () => {

@@ -218,11 +218,13 @@ async function load(source: WasmSource | WasmBuilds | undefined, options: InitOp
   }
   const p = platformOrThrow();
   const asked = options.numThreads !== undefined;
-  const numThreads = asked ? (checkArgument('init', 'numThreads', INIT_OPTIONS_RULE, options.numThreads) as number) : defaultThreads(p);
+  const wanted = asked ? (checkArgument('init', 'numThreads', INIT_OPTIONS_RULE, options.numThreads) as number) : defaultThreads(p);
   const relaxedAvailable = hasRelaxedSimd();
   const wantRelaxed = relaxedAvailable && options.relaxedSimd !== false;
   const builds = source === undefined || isBuilds(source) ? (source ?? p.defaultBuilds()) : null;
-  let threadsReason = numThreads > 1 ? p.threadSupport() : null;
+  // Where threads cannot run, the default is one thread, but the reason is still told.
+  let threadsReason = wanted > 1 ? p.threadSupport() : null;
+  const numThreads = threadsReason === null ? wanted : 1;
   let chosen: { module: WebAssembly.Module; buildFallback: string | null; shared: boolean } | null = null;
   if (builds && numThreads > 1 && threadsReason === null) {
     if (builds.simdThreads === undefined) threadsReason = 'init() was given no threaded build (simdThreads, relaxedThreads); running one thread';
@@ -264,9 +266,9 @@ async function load(source: WasmSource | WasmBuilds | undefined, options: InitOp
     });
   } else noThreads(threadsReason);
   const reason = threadsUnavailable();
-  if (asked && numThreads > 1 && reason !== null && !warnedThreads) {
+  if (asked && wanted > 1 && reason !== null && !warnedThreads) {
     warnedThreads = true;
-    console.warn(`linformer-wasm: numThreads ${numThreads} asked for, running ${threadsInUse()}: ${reason}`);
+    console.warn(`linformer-wasm: numThreads ${wanted} asked for, running ${threadsInUse()}: ${reason}`);
   }
 }
 
@@ -288,7 +290,7 @@ async function pickBuild(relaxed: WasmSource | undefined, simd: WasmSource, rela
 
 /** onnxruntime-web's default: half the logical cores (one per physical core, roughly), at most 4. */
 function defaultThreads(p: Platform): number {
-  return p.threadSupport() === null ? Math.max(1, Math.min(4, Math.ceil(p.cores() / 2))) : 1;
+  return Math.max(1, Math.min(4, Math.ceil(p.cores() / 2)));
 }
 
 function tileRows(): number {

@@ -11,7 +11,8 @@ export function webThreadSupport(): string | null {
   return null;
 }
 
-export function webWorker(w: Worker): WorkerLike {
+/** `script` names the worker's file for messages: the error event of a missing one names nothing. */
+export function webWorker(w: Worker, script: string): WorkerLike {
   return {
     postMessage: (m) => w.postMessage(m),
     terminate: () => w.terminate(),
@@ -20,7 +21,7 @@ export function webWorker(w: Worker): WorkerLike {
       w.onerror = (e) => {
         e.preventDefault();
         // A script that is missing or refused (CSP) gives an event with no message.
-        onError(e.message || `the worker script could not be loaded (${e.filename || 'its URL'})`);
+        onError(e.message || `the worker script could not be loaded (${script})`);
       };
       w.onmessageerror = () => onError('a message to the worker could not be read');
     },
