@@ -9,7 +9,7 @@
 // how Chromium is found, and what happens without one.
 import { describe, it, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -502,6 +502,45 @@ describe('browser bundle in headless Chromium', () => {
       assert.deepEqual(errors, []);
     } finally {
       await page.close();
+    }
+  });
+
+  it("serves the README's serve.mjs page cross-origin isolated, and the bundle runs 2 threads on it", { timeout: 30_000, skip }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'linformer-serve-'));
+    // The example listens on 8080; here on a free port, the one change made to it.
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    writeFileSync(join(dir, 'serve.mjs'), docExample('serve.mjs').replaceAll('8080', String(port)));
+    for (const f of ['index.browser.js', 'linformer.wasm', 'linformer-relaxed.wasm', 'linformer-threads.wasm', 'linformer-relaxed-threads.wasm', 'linformer-worker.js']) {
+      copyFileSync(join(repoRoot, 'dist', f), join(dir, f));
+    }
+    writeFileSync(
+      join(dir, 'index.html'),
+      `<!doctype html><link rel="icon" href="data:,"><script type="module">
+        import { init, backendInfo, MultiheadAttention } from './index.browser.js';
+        await init(undefined, { numThreads: 2 });
+        const x = { data: new Float32Array(10 * 64).fill(0.5), dims: [10, 64] };
+        const { output } = new MultiheadAttention(64, 4, { seed: 0 }).forward(x, x, x);
+        window.result = { isolated: crossOriginIsolated, info: backendInfo(), dims: output.dims };
+      </script>`,
+    );
+    const server = spawn(process.execPath, ['serve.mjs'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+    const page = await context.newPage();
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        server.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
+        server.once('exit', (code) => reject(new Error(`serve.mjs exited with ${code}`)));
+      });
+      assert.equal(url, `http://localhost:${port}/`);
+      await page.goto(url);
+      const result = await page.waitForFunction(() => (window as unknown as { result?: unknown }).result, undefined, { timeout: 15_000 });
+      const r = (await result.jsonValue()) as { isolated: boolean; info: BackendInfo; dims: number[] };
+      assert.equal(r.isolated, true);
+      assert.equal(r.info.threads, 2, `threadsUnavailable: ${r.info.threadsUnavailable}`);
+      assert.deepEqual(r.dims, [10, 64]);
+    } finally {
+      await page.close();
+      server.kill();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -179,8 +179,9 @@ export class Plan {
     const rowsPerTask = Math.min(g.m, roundUp(Math.ceil(g.m / rowBlocks), ROW_ALIGN));
     const rowTasks = Math.ceil(g.m / rowsPerTask);
     const panels = Math.ceil(g.n / 8);
-    const colBlocks = Math.max(1, Math.min(panels, Math.ceil(wanted / rowTasks)));
-    const colsPerTask = Math.ceil(panels / colBlocks) * 8;
+    // Column blocks of whole cache lines (two panels), so that no two tasks write one line of c.
+    const colBlocks = Math.max(1, Math.min(Math.ceil(panels / 2), Math.ceil(wanted / rowTasks)));
+    const colsPerTask = colBlocks === 1 ? panels * 8 : Math.ceil(panels / colBlocks / 2) * 16;
     const tasks = items * rowTasks * Math.ceil(g.n / colsPerTask);
     this.push(StepKind.gemm, tasks, stage, {
       c: g.c, ldc: g.ldc, a: g.a, lda: g.lda, b: g.b, m: g.m, n: g.n, k: g.k, rowBias: g.rowBias ?? 0,
