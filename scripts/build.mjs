@@ -83,6 +83,16 @@ async function bundles() {
       inject: ['scripts/shims/import-meta-url.js'],
       define: { ...withNodeWorker.define, 'import.meta.url': 'import_meta_url' },
     }).then(nodeEsmEntry),
+    // 'linformer-wasm/inline' under the node condition: the wasm inside, worker_threads for threads.
+    build({
+      ...common,
+      ...withNodeWorker,
+      entryPoints: ['src/index.node.inline.ts'],
+      outfile: 'dist/index.node.inline.js',
+      format: 'esm',
+      platform: 'node',
+      loader: { '.wasm': 'binary' },
+    }),
     build({ ...browser, entryPoints: ['src/index.browser.ts'], outfile: 'dist/index.browser.js' }),
     build({
       ...browser,

@@ -19,7 +19,7 @@ setPlatform({
   spawnWorker: () =>
     webWorker(
       new Worker(new URL('./linformer-worker.js', import.meta.url), { type: 'module' }),
-      'linformer-worker.js, beside the bundle: serve it there, or import linformer-wasm/inline',
+      'linformer-worker.js, beside the bundle: serve it there (on a cross-origin isolated page, with the same COOP/COEP headers), or import linformer-wasm/inline',
     ),
   cores: webCores,
 });

@@ -167,6 +167,10 @@ describe('Bun, from the installed project', () => {
   it('runs 2 and 3 threads (worker_threads), matches PyTorch there and gives the bits of one thread', { timeout: 30_000 }, async () => {
     await checkThreads((threads) => runBun(['runtime-threads.mjs', String(threads)]));
   });
+
+  it("runs 2 and 3 threads through 'linformer-wasm/inline', in one thread's bits", { timeout: 30_000 }, async () => {
+    await checkThreads((threads) => runBun(['runtime-threads.mjs', String(threads), 'inline']));
+  });
 });
 
 describe('Deno, from the installed project (package.json and node_modules, no deno.json)', () => {
@@ -203,7 +207,7 @@ describe('Deno, from the installed project (package.json and node_modules, no de
 
   it("runs 'linformer-wasm/inline' with no permission at all and matches PyTorch", { timeout: 15_000 }, async () => {
     const report: GoldenReport = JSON.parse(await runDeno(['runtime-golden-inline.mjs']));
-    assert.match(report.entry, /node_modules\/linformer-wasm\/dist\/index\.browser\.inline\.js$/);
+    assert.match(report.entry, /node_modules\/linformer-wasm\/dist\/index\.node\.inline\.js$/);
     assert.equal(report.build, 'relaxed-simd');
     checkGolden(report.results);
   });
@@ -215,6 +219,10 @@ describe('Deno, from the installed project (package.json and node_modules, no de
 
   it('runs 2 and 3 threads (worker_threads) with --allow-read alone, matches PyTorch there and gives the bits of one thread', { timeout: 30_000 }, async () => {
     await checkThreads((threads) => runDeno(['--allow-read', 'runtime-threads.mjs', String(threads)]));
+  });
+
+  it("runs 2 and 3 threads through 'linformer-wasm/inline' with no permission at all, in one thread's bits", { timeout: 30_000 }, async () => {
+    await checkThreads((threads) => runDeno(['runtime-threads.mjs', String(threads), 'inline']));
   });
 });
 

@@ -65,8 +65,12 @@ describe('packed package installed in an empty project', () => {
       'dist/index.node.cjs',
       'dist/index.browser.js',
       'dist/index.browser.inline.js',
+      'dist/index.node.inline.js',
       'dist/linformer.wasm',
       'dist/linformer-relaxed.wasm',
+      'dist/linformer-threads.wasm',
+      'dist/linformer-relaxed-threads.wasm',
+      'dist/linformer-worker.js',
       'dist/index.d.ts',
       'dist/types/index.d.ts',
       'dist/types-cjs/index.d.ts',
@@ -104,7 +108,7 @@ console.log(JSON.stringify({ resolved, build: pkg.backendInfo().build, results }
     assert.match(report.resolved['linformer-wasm'], /node_modules\/linformer-wasm\/dist\/index\.node\.js$/);
     assert.match(report.resolved['linformer-wasm/linformer.wasm'], /dist\/linformer\.wasm$/);
     assert.match(report.resolved['linformer-wasm/linformer-relaxed.wasm'], /dist\/linformer-relaxed\.wasm$/);
-    assert.match(report.resolved['linformer-wasm/inline'], /dist\/index\.browser\.inline\.js$/);
+    assert.match(report.resolved['linformer-wasm/inline'], /dist\/index\.node\.inline\.js$/);
     // Node 20 validates relaxed SIMD only behind a flag: init() keeps to the plain build there.
     const nodeMajor = Number(process.versions.node.split('.')[0]);
     assert.equal(report.build, nodeMajor >= 21 ? 'relaxed-simd' : 'simd');

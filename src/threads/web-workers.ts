@@ -5,8 +5,14 @@ import type { WorkerLike } from './pool.js';
 /** Why this page or runtime cannot run threads, or null. */
 export function webThreadSupport(): string | null {
   if (typeof Worker === 'undefined') return 'this runtime has no Worker';
-  if (typeof SharedArrayBuffer === 'undefined' || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== true) {
+  // Pages say whether they are isolated; runtimes that are not pages (Deno, Bun) leave it undefined.
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  if (typeof SharedArrayBuffer === 'undefined' || isolated === false) {
     return 'page not cross-origin isolated: serve it with COOP/COEP headers (Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp)';
+  }
+  // Outside a page, a worker that sleeps would keep the program from ending unless it can be unref'd (Bun's can, Deno's cannot).
+  if (isolated === undefined && typeof (Worker.prototype as { unref?: unknown }).unref !== 'function') {
+    return "this runtime's Web Workers would keep the program from ending: import 'linformer-wasm' instead, whose worker_threads workers do not";
   }
   return null;
 }
@@ -25,6 +31,7 @@ export function webWorker(w: Worker, script: string): WorkerLike {
       };
       w.onmessageerror = () => onError('a message to the worker could not be read');
     },
+    unref: typeof (w as { unref?: unknown }).unref === 'function' ? () => (w as unknown as { unref(): void }).unref() : undefined,
   };
 }
 
