@@ -109,7 +109,7 @@ export class AttentionCall {
     this.out = layout.floats(N * L * E);
     this.kHeads = layout.floats(N * H * Plan.headFloats(P, d));
     this.vHeads = layout.floats(N * H * Plan.headFloats(P, d));
-    this.scratch = attentionScratch(N, L, P, E, scoreBlockFloats);
+    this.scratch = attentionScratch(N, L, H, P, E, scoreBlockFloats, weights?.average ?? false);
     this.threadScratch = layout.floats((this.scratch.bytesPerThread / 4) * threadsInUse());
     this.weights = weights === null ? null : layout.floats(weights.average ? N * L * P : N * H * L * P);
     this.average = weights?.average ?? true;

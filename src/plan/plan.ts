@@ -16,6 +16,8 @@ const MAX_TASK_MACS = 1 << 29;
 const MIN_TASK_FLOATS = 1 << 14;
 /** GEMM row blocks are whole 4×8 and 6×8 register tiles. */
 const ROW_ALIGN = 12;
+/** The tallest GEMM row block: about the GEMM's own row blocking (126 rows, gemm_f32_6x8_simd). */
+const MAX_TASK_ROWS = 120;
 
 /** Byte strides of one batch level of a GEMM: how far apart consecutive items' c, a, b and row bias are. */
 export interface GemmBatch {
@@ -89,6 +91,8 @@ export interface AttentionSpec {
 /** How the attention step cuts its rows and how much scratch each thread takes. */
 export interface AttentionScratch {
   rowsPerTask: number;
+  /** H (every head, in order: averaged weights) or 1. */
+  headsPerTask: number;
   blockRows: number;
   sumsOffset: number;
   /** Bytes of one thread's scratch. */
@@ -100,17 +104,22 @@ const alignUp = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
 
 /**
- * Query rows per attention task (a batch item's rows in blocks, so that
- * there are tasks enough for every thread), and the scores block each
- * thread holds: about `scoreBlockFloats` scores, at least 4 rows.
+ * How the attention step is cut. With weights averaged over heads, a task
+ * is a block of query rows with every head, in order, so that each
+ * averaged weight is summed in one order by one task. Otherwise a task is
+ * one head's block of rows: taller, so that the head's packed keys and
+ * values stay in cache across more rows. `blockRows`: the scores block each
+ * thread holds, about `scoreBlockFloats` scores, at least 4 rows.
  */
-export function attentionScratch(N: number, L: number, P: number, E: number, scoreBlockFloats: number): AttentionScratch {
-  const blocksPerItem = Math.max(1, Math.ceil(TARGET_TASKS / Math.max(N, 1)));
-  const largest = Math.max(ROW_ALIGN, Math.floor(MAX_TASK_MACS / Math.max(2 * P * E, 1)));
+export function attentionScratch(N: number, L: number, H: number, P: number, E: number, scoreBlockFloats: number, averageWeights: boolean): AttentionScratch {
+  const headsPerTask = averageWeights ? H : 1;
+  const items = Math.max(N * (H / headsPerTask), 1);
+  const blocksPerItem = Math.max(1, Math.ceil(TARGET_TASKS / items));
+  const largest = Math.max(ROW_ALIGN, Math.floor(MAX_TASK_MACS / Math.max((2 * P * E * headsPerTask) / H, 1)));
   const rowsPerTask = Math.max(1, Math.min(L, largest, roundUp(Math.ceil(L / blocksPerItem), ROW_ALIGN)));
   const blockRows = Math.max(1, Math.min(rowsPerTask, Math.max(4, Math.floor(scoreBlockFloats / Math.max(P, 1)))));
   const sumsOffset = alignUp(blockRows * P * 4);
-  return { rowsPerTask, blockRows, sumsOffset, bytesPerThread: sumsOffset + alignUp(blockRows * 4) };
+  return { rowsPerTask, headsPerTask, blockRows, sumsOffset, bytesPerThread: sumsOffset + alignUp(blockRows * 4) };
 }
 
 /** How many tasks of `per` units cover `units`, at most TARGET_TASKS, each at least `minUnits`. */
@@ -172,15 +181,17 @@ export class Plan {
     const inner = g.inner ?? { count: 1, c: 0 };
     const items = outer.count * inner.count;
     if (items === 0) return;
-    // Rows first, in whole register tiles; then columns in whole panels if the rows are too few.
-    const macs = g.m * g.n * g.k;
-    const wanted = Math.max(1, Math.min(Math.ceil(TARGET_TASKS / items), Math.floor(macs / MIN_TASK_MACS)), Math.ceil(macs / MAX_TASK_MACS));
-    const rowBlocks = Math.min(Math.ceil(g.m / ROW_ALIGN), wanted);
+    // Tasks wanted in all: enough for every thread, each worth its claim, none too long.
+    const macs = g.m * g.n * g.k * items;
+    const wanted = Math.max(1, Math.min(TARGET_TASKS, Math.floor(macs / MIN_TASK_MACS)), Math.ceil(macs / MAX_TASK_MACS));
+    // Row blocks as tall as the kernel's own (about 120 rows): each B panel
+    // is then read once per block, as on one thread. Parallelism beyond that
+    // comes from column blocks, whole cache lines of c (two panels) each.
+    const rowBlocks = Math.ceil(g.m / MAX_TASK_ROWS);
     const rowsPerTask = Math.min(g.m, roundUp(Math.ceil(g.m / rowBlocks), ROW_ALIGN));
     const rowTasks = Math.ceil(g.m / rowsPerTask);
     const panels = Math.ceil(g.n / 8);
-    // Column blocks of whole cache lines (two panels), so that no two tasks write one line of c.
-    const colBlocks = Math.max(1, Math.min(Math.ceil(panels / 2), Math.ceil(wanted / rowTasks)));
+    const colBlocks = Math.max(1, Math.min(Math.ceil(panels / 2), Math.ceil(wanted / (rowTasks * items))));
     const colsPerTask = colBlocks === 1 ? panels * 8 : Math.ceil(panels / colBlocks / 2) * 16;
     const tasks = items * rowTasks * Math.ceil(g.n / colsPerTask);
     this.push(StepKind.gemm, tasks, stage, {
@@ -214,12 +225,12 @@ export class Plan {
   attention(s: AttentionSpec): void {
     const { N, L, H, d, P } = s;
     const E = H * d;
-    const { rowsPerTask, blockRows, sumsOffset, bytesPerThread } = s.layout;
-    this.push(StepKind.attention, N * Math.ceil(L / rowsPerTask), 'attention', {
+    const { rowsPerTask, headsPerTask, blockRows, sumsOffset, bytesPerThread } = s.layout;
+    this.push(StepKind.attention, N * (H / headsPerTask) * Math.ceil(L / rowsPerTask), 'attention', {
       out: s.out, q: s.q, kHeads: s.kHeads, vHeads: s.vHeads, L, d, P, H, E,
       headBytes: s.headBytes, scratch: s.scratch, scratchBytes: bytesPerThread, sumsOffset, blockRows,
       mask: s.mask, maskHeadBytes: s.maskHeadBytes, keyMask: s.keyMask, weights: s.weights,
-      weightsMode: s.weights === 0 ? 0 : s.average ? 2 : 1, rowsPerTask,
+      weightsMode: s.weights === 0 ? 0 : s.average ? 2 : 1, rowsPerTask, headsPerTask,
     }, AttentionArg);
   }
 

@@ -155,14 +155,15 @@ function packTask(ctx: ThreadContext, p: Float64Array, a: number, task: number):
 
 /**
  * ATTENTION args: the attention of query rows against one batch item's
- * packed heads. A task is a block of query rows of one batch item, all
- * heads in order, so averaged weights are summed over heads in the same
- * order as on one thread, by the one task that owns those rows.
+ * packed heads. A task is a block of query rows of one batch item and
+ * headsPerTask heads: all of them, in order, when weights are averaged
+ * (each averaged weight is then summed over the heads in one order, by the
+ * one task that owns its row), else one.
  */
 export const AttentionArg = {
   out: 0, q: 1, kHeads: 2, vHeads: 3, L: 4, d: 5, P: 6, H: 7, E: 8,
   headBytes: 9, scratch: 10, scratchBytes: 11, sumsOffset: 12, blockRows: 13,
-  mask: 14, maskHeadBytes: 15, keyMask: 16, weights: 17, weightsMode: 18, rowsPerTask: 19,
+  mask: 14, maskHeadBytes: 15, keyMask: 16, weights: 17, weightsMode: 18, rowsPerTask: 19, headsPerTask: 20,
 } as const;
 
 function attentionTask(ctx: ThreadContext, p: Float64Array, a: number, task: number): void {
@@ -172,8 +173,11 @@ function attentionTask(ctx: ThreadContext, p: Float64Array, a: number, task: num
   const H = p[a + AttentionArg.H];
   const E = p[a + AttentionArg.E];
   const rowsPer = p[a + AttentionArg.rowsPerTask];
+  const headsPer = p[a + AttentionArg.headsPerTask];
   const blocks = Math.ceil(L / rowsPer);
-  const n = Math.floor(task / blocks);
+  const groups = H / headsPer;
+  const n = Math.floor(task / (blocks * groups));
+  const h0 = (Math.floor(task / blocks) % groups) * headsPer;
   const r0 = (task % blocks) * rowsPer;
   const rows = Math.min(rowsPer, L - r0);
   const headBytes = p[a + AttentionArg.headBytes];
@@ -191,7 +195,7 @@ function attentionTask(ctx: ThreadContext, p: Float64Array, a: number, task: num
     ctx.f32.fill(0, w0, w0 + rows * P);
   }
   const kern = ctx.kernels;
-  for (let h = 0; h < H; h++) {
+  for (let h = h0; h < h0 + headsPer; h++) {
     const slice = n * H + h;
     const wAt =
       mode === WeightsMode.none ? 0 : weights + ((mode === WeightsMode.accumulate ? n : slice) * L + r0) * P * 4;
