@@ -1,7 +1,7 @@
 // Soak: many forward calls and create/dispose cycles over alternating shapes,
 // with the package's wasm memory and the process's RSS sampled as it goes.
 //
-//   node scripts/soak.mjs [--calls N] [--cycles N] [--seed S]      (defaults 100 000 and 10 000)
+//   node scripts/soak.mjs [--calls N] [--cycles N] [--seed S] [--threads T]   (defaults 100 000, 10 000, 1, 1)
 //
 // Forward calls go to a fixed set of modules (both kinds, every Linformer
 // sharing mode, a layerwise shareWith stack), each call with another shape,
@@ -39,6 +39,8 @@ const option = (name, fallback) => integerOption(args, name, fallback);
 const CALLS = option('calls', 100_000);
 const CYCLES = option('cycles', 10_000);
 const SEED = option('seed', 1);
+// With T > 1 every call runs on the worker pool, which must not leak either.
+const THREADS = Math.max(1, option('threads', 1));
 const SAMPLES = 20;
 const WARMUP = 0.2;
 const WASM_SPREAD = 0.05;
@@ -57,7 +59,8 @@ if (!existsSync(rngBuilt) || statSync(rngBuilt).mtimeMs < statSync(rngSource).mt
 }
 const { Rng, randn, randomStateDict, boolMask, floatMask } = await import(pathToFileURL(rngBuilt).href);
 const lw = await import('linformer-wasm');
-await lw.init(undefined, process.env.LINFORMER_TEST_BUILD === 'simd' ? { relaxedSimd: false } : {});
+await lw.init(undefined, { numThreads: THREADS, ...(process.env.LINFORMER_TEST_BUILD === 'simd' ? { relaxedSimd: false } : {}) });
+if (lw.backendInfo().threads !== THREADS) throw new Error(`--threads ${THREADS}: ${lw.backendInfo().threads} run (${lw.backendInfo().threadsUnavailable})`);
 const { LinearMultiheadAttention, MultiheadAttention, memoryUsage } = lw;
 
 const rng = new Rng(SEED);

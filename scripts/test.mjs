@@ -73,6 +73,7 @@ function stepsFor(node, { runtime }) {
     steps.runtimes = { args: ['--test', '--test-concurrency=1', ...runtimeFiles()] };
     // A short soak: 10,000 calls and 1,000 create/dispose cycles, memory flat after warm-up.
     steps.soak = { args: [...(relaxed?.flags ?? []), 'scripts/soak.mjs', '--calls', '10000', '--cycles', '1000'] };
+    steps['soak-2-threads'] = { args: [...(relaxed?.flags ?? []), 'scripts/soak.mjs', '--calls', '5000', '--cycles', '500', '--threads', '2'] };
   }
   return steps;
 }
