@@ -2,7 +2,9 @@
 // sends the figures back. See lib/protocol.ts for why each job gets a fresh
 // process.
 import { writeFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type {
   AttentionResult,
@@ -26,8 +28,18 @@ import { measureEngines, rotatingInputs, type TimedEngine } from './lib/timing.j
 import { timeAttention } from './lib/attention.js';
 import type { PassProfile } from './lib/stages.js';
 import { randn, randomStateDict, Rng } from '../tests/helpers/rng.js';
-import { INPUT_SEED, loadPackage, ortAttention, ortEngines, ortId, ortLabel, packageAttention, setupOf, tryCreate, type AttentionSetup } from './lib/contenders.js';
+import { INPUT_SEED, loadPackage, ortAttention, ortEngines, ortId, ortLabel, packageAttention, setPackageInstances, setupOf, tryCreate, type AttentionSetup, type Package } from './lib/contenders.js';
 import { gemmB, jsMatmulEngine, ortMatmul, packageMatmul, packageMatmulId, packageMatmulLabel, tfjsMatmul } from './lib/gemm-contenders.js';
+
+// A second instance of the package in this process (the 2-thread groups run
+// it at 1 and 2 threads side by side): its self-contained ES module build,
+// which shares nothing with dist/index.node.js and its CommonJS core, from a
+// file URL with the instance's name as query string, a module of its own.
+setPackageInstances((instance) => {
+  const packageDir = path.dirname(createRequire(import.meta.url).resolve('linformer-wasm/package.json'));
+  const moduleBuild = pathToFileURL(path.join(packageDir, 'dist', 'index.node.module.js')).href;
+  return import(`${moduleBuild}?instance=${encodeURIComponent(instance)}`) as Promise<Package>;
+});
 
 /** n N(0, 1) samples from the seeded test generator. */
 function normals(n: number, seed: number): Float32Array {

@@ -93,6 +93,7 @@ describe('faults', () => {
       assert.match(r.error.message, /^linformer-wasm: MultiheadAttention\.forward: a worker thread stopped answering \(no task finished for 300 ms\); nothing was returned/);
       assert.ok(r.errorAfterMs < 5000, `it threw after ${r.errorAfterMs} ms`);
       assert.equal(r.scratchAfterError, 0, 'the failed call gave its scratch back');
+      assert.equal(typeof r.moduleAfterError, 'string', 'the module the call failed on still computes');
       assert.equal(r.during.threads, 1);
       assert.match(r.during.threadsUnavailable, /restarting/);
       assert.equal(r.second, r.first, 'the next call, on one thread, gives the same bits');

@@ -1,9 +1,17 @@
 // The --browser page script (bundled by bench/build.mjs; 'linformer-wasm' and
-// 'onnxruntime-web' come from the page's import map): one group's attention
+// 'onnxruntime-web' come from the page's import map, the 2-thread pages'
+// instances of the package from /pkg/ directly): one group's attention
 // jobs, timed as the Node worker times them (lib/attention.ts). Each
 // engine's output goes back to the server, which answers with its file.
 import { timeAttention } from '../lib/attention.js';
+import { setPackageInstances, type Package } from '../lib/contenders.js';
 import type { BrowserPageJob, BrowserPageResult } from '../lib/protocol.js';
+
+// The 2-thread pages run the package at 1 and 2 threads side by side: two
+// instances of its browser build (one bundle, its wasm and worker beside it),
+// each from its own URL, so each is a module with loader state of its own.
+const browserBuild = new URL('/pkg/index.browser.js', location.href).href;
+setPackageInstances((instance) => import(`${browserBuild}?instance=${encodeURIComponent(instance)}`) as Promise<Package>);
 
 const page = globalThis as typeof globalThis & {
   runBench?: (job: BrowserPageJob) => Promise<BrowserPageResult>;

@@ -3,7 +3,7 @@
 // time the same engines the same way. It imports nothing of Node's.
 import type { StateDict } from '../graphs/attention-onnx.js';
 import type { AttentionResult, EngineResult, Group, TimingPolicy } from './protocol.js';
-import { buildOf, measuresPackage, ortThreadsOf, threadsOf } from './protocol.js';
+import { buildOf, measuresPackage, ortThreadsOf, PACKAGE_1T, PACKAGE_INSTANCES, threadsOf } from './protocol.js';
 import type { AttentionKind, AttentionShape } from './shapes.js';
 import { measureEngines, rotatingInputs, type TimedEngine } from './timing.js';
 import { INPUT_SEED, loadPackage, ortEngines, packageAttention, setupOf, type AttentionSetup } from './contenders.js';
@@ -32,19 +32,30 @@ export interface AttentionRunOutcome {
 
 /**
  * Times a group's engines on one config (see Group): the package at the
- * group's build and threads unless the group is onnxruntime-web's alone, and
- * onnxruntime-web at the group's threads in both Linformer graph orders. The
- * weights are the package module's in every group (built from one seed).
+ * group's build and threads unless the group is onnxruntime-web's alone (in
+ * a 2-thread group also a second, 1-thread instance of it, id PACKAGE_1T),
+ * and onnxruntime-web at the group's threads in both Linformer graph orders.
+ * The weights are the package module's in every group (built from one seed;
+ * the 1-thread instance loads the 2-thread module's state_dict).
  */
 export async function timeAttention(run: AttentionRun): Promise<AttentionRunOutcome> {
   const { group, shape, kind } = run;
   const s = setupOf(shape, kind);
-  const lw = await loadPackage(buildOf(group), threadsOf(group));
+  const twoInstances = threadsOf(group) > 1;
   const result: AttentionResult = { type: 'attention', group, config: shape.name, kind, engines: [] };
-  const p = packageAttention(lw, s);
-  const stateDict = p.stateDict;
   const failed: EngineResult[] = [];
   const engines: TimedEngine[] = [];
+  const lw = await loadPackage(buildOf(group), threadsOf(group), twoInstances ? PACKAGE_INSTANCES.two : undefined);
+  const p = packageAttention(lw, s);
+  const stateDict = p.stateDict;
+  if (twoInstances) {
+    const one = await loadPackage(buildOf(group), 1, PACKAGE_INSTANCES.one);
+    const p1 = packageAttention(one, s, { id: PACKAGE_1T });
+    // the same weights in both instances (the same seed makes them too; this makes sure)
+    p1.module.loadStateDict(p.module.stateDict());
+    // first in each round, so that it too runs after ORT 2T's threads have settled
+    engines.push(p1.engine);
+  }
   if (measuresPackage(group)) {
     const info = lw.backendInfo();
     result.build = info.build;

@@ -5,7 +5,7 @@
 // process loads only the engines it runs.
 import type { AttentionKind, AttentionShape } from './shapes.js';
 import type { StateDict } from '../graphs/attention-onnx.js';
-import { errorText, repeatFor, type TimedEngine } from './timing.js';
+import { errorText, repeatFor, settleProcess, type TimedEngine } from './timing.js';
 import type { Build, EngineResult } from './protocol.js';
 import { randn, randomStateDict, Rng } from '../../tests/helpers/rng.js';
 
@@ -18,17 +18,48 @@ export const INPUT_SEED = 11;
 /** Sequence length of the small warm-up problem. */
 const PREWARM_L = 64;
 
-let pkg: Package | undefined;
+/**
+ * Where a page cannot read its CPU time, the wait after a run of a threaded
+ * engine (timing.ts, settleProcess): onnxruntime-web's threads spin some
+ * 30–35 ms after a run (measured in Node), this package's barrier half a
+ * millisecond before its workers sleep.
+ */
+const ORT_SETTLE_FIXED_MS = 50;
+const PACKAGE_SETTLE_FIXED_MS = 2;
+
+/** The package as users import it ('linformer-wasm'), and the named instances of setPackageInstances. */
+const loaded = new Map<string, Package>();
+let instanceSource: ((instance: string) => Promise<Package>) | undefined;
+
+/**
+ * How to import an independent instance of the package (a process or page
+ * that runs it at 1 and 2 threads side by side): in Node its self-contained
+ * ES module build from a file URL, in the page its browser build, each with
+ * the instance's name as query string, so each import is a module of its own.
+ */
+export function setPackageInstances(source: (instance: string) => Promise<Package>): void {
+  instanceSource = source;
+}
 
 /**
  * Loads the package with the build and thread count of this process's
  * group: the plain SIMD build is forced off relaxed SIMD; the relaxed group
  * must get the relaxed build (the parent starts it with the flag Node 20
- * needs), and the threads asked for, or the job fails.
+ * needs), and the threads asked for, or the job fails. Without `instance`
+ * it is 'linformer-wasm' as users import it; with one, that instance (see
+ * setPackageInstances), with loader state of its own.
  */
-export async function loadPackage(build: Build, threads: 1 | 2 = 1): Promise<Package> {
-  if (pkg) return pkg;
-  const lw = await import('linformer-wasm');
+export async function loadPackage(build: Build, threads: 1 | 2 = 1, instance?: string): Promise<Package> {
+  const key = instance ?? '';
+  const had = loaded.get(key);
+  if (had) {
+    if ((had.backendInfo().threads ?? 1) !== threads) throw new Error(`linformer-wasm instance '${key}' already runs ${had.backendInfo().threads} thread(s), not ${threads}`);
+    return had;
+  }
+  let lw: Package;
+  if (instance === undefined) lw = await import('linformer-wasm');
+  else if (instanceSource) lw = await instanceSource(instance);
+  else throw new Error(`no way to load a second instance of linformer-wasm ('${instance}'): setPackageInstances was not called`);
   await lw.init(undefined, { relaxedSimd: build === 'relaxed', numThreads: threads });
   const info = lw.backendInfo();
   if ((build === 'relaxed') !== (info.build === 'relaxed-simd')) {
@@ -36,9 +67,13 @@ export async function loadPackage(build: Build, threads: 1 | 2 = 1): Promise<Pac
   }
   if (info.threads !== threads) {
     // (a dist/ from before numThreads has no threads at all)
-    throw new Error(`asked linformer-wasm for ${threads} thread(s), it runs ${info.threads ?? 1}: ${info.threadsUnavailable ?? 'its backendInfo() has no threads'}`);
+    throw new Error(`asked linformer-wasm${instance ? ` (instance ${instance})` : ''} for ${threads} thread(s), it runs ${info.threads ?? 1}: ${info.threadsUnavailable ?? 'its backendInfo() has no threads'}`);
   }
-  return (pkg = lw);
+  for (const [other, o] of loaded) {
+    if (o === lw || o.init === lw.init) throw new Error(`linformer-wasm instance '${key}' is the same module as '${other}'`);
+  }
+  loaded.set(key, lw);
+  return lw;
 }
 
 export function packageLabel(lw: Package): string {
@@ -82,7 +117,7 @@ export function setupOf(shape: AttentionShape, kind: AttentionKind): AttentionSe
  * The package's module for `s`. `userWeightsOnly` keeps torch's initial
  * weights as they are (for timing a cold start as a user sees it).
  */
-export function packageAttention(lw: Package, s: AttentionSetup, { userWeightsOnly = false } = {}): PackageAttention {
+export function packageAttention(lw: Package, s: AttentionSetup, { userWeightsOnly = false, id = 'package' } = {}): PackageAttention {
   const { L, E, H, k } = s;
   const module: AttentionModule =
     s.kind === 'linformer'
@@ -93,8 +128,9 @@ export function packageAttention(lw: Package, s: AttentionSetup, { userWeightsOn
   const smallL = Math.min(L, PREWARM_L);
   const small = randn(new Rng(99), [smallL, 1, E]);
   const options = { needWeights: false };
+  const threaded = lw.backendInfo().threads > 1;
   const engine: TimedEngine = {
-    id: 'package',
+    id,
     label: packageLabel(lw),
     run(x) {
       const t = { data: x, dims };
@@ -102,6 +138,8 @@ export function packageAttention(lw: Package, s: AttentionSetup, { userWeightsOn
     },
     // a Linformer module takes a source shorter than its seqLen, so a small call exercises the same kernels
     prewarm: (ms) => repeatFor(ms, () => module.forward(small, small, small, options)),
+    // its workers sleep in Atomics.wait, after half a millisecond's spin at the barrier
+    settle: threaded ? () => settleProcess(PACKAGE_SETTLE_FIXED_MS) : undefined,
     dispose: () => module.dispose(),
   };
   return {
@@ -141,6 +179,8 @@ export async function ortAttention(s: AttentionSetup, stateDict: StateDict, thre
       await repeatFor(ms, () => small.run(x));
       await small.dispose();
     },
+    // its idle threads spin for tens of milliseconds after a run
+    settle: threads > 1 ? () => settleProcess(ORT_SETTLE_FIXED_MS) : undefined,
     dispose: () => session.dispose(),
   };
 }

@@ -1,7 +1,8 @@
 // What the harness (main.ts) asks of a measuring process (worker.ts), and
 // what comes back. Each job runs in a fresh Node process: onnxruntime-web
-// and this package fix their thread counts once per process (at their first
-// session / init()), the relaxed-SIMD build needs a V8 flag on Node 20, and
+// fixes its thread count once per process (at its first session) and this
+// package once per instance (at init(); a process that needs it at 1 and 2
+// threads loads it twice), the relaxed-SIMD build needs a V8 flag on Node 20, and
 // the package's wasm memory only ever grows, so a fresh process is what
 // makes its peak a per-config figure.
 import type { AttentionKind, AttentionShape, GemmShape, SweepSpec, Table3Spec } from './shapes.js';
@@ -12,11 +13,17 @@ import type { AttentionKind, AttentionShape, GemmShape, SweepSpec, Table3Spec } 
  *    TF.js (SGEMM) and the plain-JS reference;
  *  - relaxed: the package's relaxed-SIMD build, with onnxruntime-web 1 thread
  *    (and TF.js for SGEMM) beside it for a ratio taken in the same process;
- *  - simd2, relaxed2: the package's build at 2 threads, with onnxruntime-web
- *    1 thread beside it as at 1 thread, so that 2T over 1T compares like with like;
- *  - ort2: onnxruntime-web with 2 threads alone: after each run its idle
- *    threads spin for some 20–35 ms (seen on Node 20), which would land on
- *    the next engine's run in the round.
+ *  - simd2, relaxed2 (attention): the 2-thread process of a build. The
+ *    package runs there twice, as two independent instances (its self-contained
+ *    ES module build imported from two URLs, see PACKAGE_INSTANCES), one
+ *    init()ed at 1 thread and one at 2, beside onnxruntime-web with 2 threads:
+ *    every ratio of the two-thread table divides two medians of this one
+ *    process. onnxruntime-web cannot run 1 and 2 threads in one process (its
+ *    numThreads is global and fixed at the first session), so its 1 thread
+ *    stays in simd / relaxed. After each run of ORT 2T its idle threads spin
+ *    for some 30–35 ms; the timing waits until the process is idle before the
+ *    next run, outside every timed interval (TimedEngine.settle);
+ *  - ort2: onnxruntime-web with 2 threads alone (SGEMM only now).
  * In --browser each group is one page load instead of one process, holding
  * the same engines.
  */
@@ -27,20 +34,30 @@ export function buildOf(group: Group): Build {
   return group === 'relaxed' || group === 'relaxed2' ? 'relaxed' : 'simd';
 }
 
-/** The package's thread count in a group. */
+/** The package's thread count in a group (the 2-thread groups also time a 1-thread instance, PACKAGE_1T). */
 export function threadsOf(group: Group): 1 | 2 {
   return group === 'simd2' || group === 'relaxed2' ? 2 : 1;
 }
 
 /** onnxruntime-web's thread count in a group. */
 export function ortThreadsOf(group: Group): 1 | 2 {
-  return group === 'ort2' ? 2 : 1;
+  return group === 'ort2' || group === 'simd2' || group === 'relaxed2' ? 2 : 1;
 }
 
 /** Whether the package is measured in the group (not only used to make weights). */
 export function measuresPackage(group: Group): boolean {
   return group !== 'ort2';
 }
+
+/**
+ * The 2-thread groups load the package twice in one process (page): these
+ * name the two instances (the query string of their import URL). Each has
+ * its own loader state, wasm memory and thread count.
+ */
+export const PACKAGE_INSTANCES = { one: '1T', two: '2T' } as const;
+
+/** Engine id of the package's 1-thread instance in a 2-thread group (its 2-thread instance is 'package'). */
+export const PACKAGE_1T = 'package-1t';
 
 export type Build = 'simd' | 'relaxed';
 
@@ -73,7 +90,7 @@ export type Job =
   | { type: 'reference'; shape: AttentionShape; kind: AttentionKind; outDir: string };
 
 export interface EngineResult {
-  /** e.g. 'package', 'ort1', 'ort1-spec', 'ort2-project-first', 'tfjs', 'js'. */
+  /** e.g. 'package', 'package-1t', 'ort1', 'ort1-spec', 'ort2-project-first', 'tfjs', 'js'. */
   id: string;
   label: string;
   medianMs?: number;
@@ -85,8 +102,25 @@ export interface EngineResult {
   outputFile?: string;
   /** Filled in by the harness: this output against the package's (plain SIMD build). */
   check?: OutputCheck;
-  /** Filled in by the harness for the package at 2 threads: its output is bit for bit the same build's at 1 thread. */
+  /**
+   * Filled in by the harness for the package at 2 threads: its output is bit
+   * for bit that of the same build at 1 thread (the 1-thread instance in the
+   * same process and, where it ran, the build's 1-thread process).
+   */
   identicalTo1T?: boolean;
+  /** Threaded engines: the waits after their timed runs until the process was idle again, excluded from timesMs. */
+  settle?: SettleFigures;
+}
+
+/** How long the process took to go idle after an engine's timed runs (see timing.ts). */
+export interface SettleFigures {
+  /** 'cpu': until process.cpuUsage() showed it idle (Node); 'fixed': a fixed sleep (a page cannot read its CPU time). */
+  how: 'cpu' | 'fixed';
+  runs: number;
+  medianMs: number;
+  maxMs: number;
+  /** Waits that hit the cap without the process going idle. */
+  capped: number;
 }
 
 export interface OutputCheck {

@@ -1,6 +1,8 @@
 // The markdown tables printed at the end of a run (ready to paste into the
 // README), and the chart's series.
 import type { AttentionResult, Build, ColdResult, EngineResult, GemmResult, Group, PeakFigures, ProfileResult, SweepResult, Table3Result, TimingPolicy } from './protocol.js';
+import { PACKAGE_1T } from './protocol.js';
+import { SETTLE_CAP_MS, SETTLE_IDLE_CORES, SETTLE_WINDOW_MS } from './timing.js';
 import { STAGES } from './stages.js';
 import { attentionFlops, type AttentionKind, type AttentionShape, type PerBuild, type Shapes } from './shapes.js';
 import { ABS_TOLERANCE, REL_TOLERANCE } from './compare.js';
@@ -106,6 +108,11 @@ function engine(results: AttentionResult[], config: string, kind: AttentionKind,
   return results.find((r) => r.config === config && r.kind === kind && r.group === group)?.engines.find((e) => e.id === id);
 }
 
+/** onnxruntime-web 2 threads: timed in the plain build's 2-thread process (in runs from before that, alone in its own). */
+function ort2(results: AttentionResult[], config: string, kind: AttentionKind, id: string): EngineResult | undefined {
+  return engine(results, config, kind, 'simd2', id) ?? engine(results, config, kind, 'ort2', id);
+}
+
 function jobOf(results: AttentionResult[], config: string, kind: AttentionKind, group: string): AttentionResult | undefined {
   return results.find((r) => r.config === config && r.kind === kind && r.group === group);
 }
@@ -206,7 +213,7 @@ function attentionSection(data: RunData): string {
       return c;
     };
     for (const order of ['spec', 'project-first'] as const) {
-      const ort1 = `ort1-${order}`, ort2 = `ort2-${order}`;
+      const ort1 = `ort1-${order}`, ort2Id = `ort2-${order}`;
       const sp = speedup(res, s.name, 'linformer', 'simd', ort1);
       const sr = speedup(res, s.name, 'linformer', 'relaxed', ort1);
       rows.push([
@@ -215,7 +222,7 @@ function attentionSection(data: RunData): string {
         cellMs(engine(res, s.name, 'linformer', 'simd', 'package')),
         cellMs(engine(res, s.name, 'linformer', 'relaxed', 'package')),
         cellMs(engine(res, s.name, 'linformer', 'simd', ort1)),
-        cellMs(engine(res, s.name, 'linformer', 'ort2', ort2)),
+        cellMs(ort2(res, s.name, 'linformer', ort2Id)),
         s.ref ? cellMs(engine(res, s.name, 'linformer', 'simd', 'js')) : '',
         `${fmtRatio(sp)} / ${fmtRatio(sr)}`,
         targetCell(both(s.targets.linformer), { simd: sp, relaxed: sr }),
@@ -240,7 +247,7 @@ function attentionSection(data: RunData): string {
       cellMs(engine(res, s.name, 'standard', 'simd', 'package')),
       cellMs(engine(res, s.name, 'standard', 'relaxed', 'package')),
       cellMs(engine(res, s.name, 'standard', 'simd', 'ort1')),
-      cellMs(engine(res, s.name, 'standard', 'ort2', 'ort2')),
+      cellMs(ort2(res, s.name, 'standard', 'ort2')),
       s.ref ? cellMs(engine(res, s.name, 'standard', 'simd', 'js')) : '',
       `${fmtRatio(sp)} / ${fmtRatio(sr)}`,
       targets.join('; '),
@@ -258,16 +265,35 @@ function attentionSection(data: RunData): string {
     "ORT = onnxruntime-web 1.30, wasm backend, graph built from the same weights (bench/graphs/attention-onnx.ts). Its Linformer graph comes in two orders: " +
       "'spec' projects keys and values along the sequence after the in-projection, as the paper writes it (docs/semantics.md); 'project-first' projects the input first " +
       '(algebraically equal, fewer FLOPs when k < L). Each Linformer row compares the same package time against one of them. ' +
-      'The ORT 1T column is the figure from the plain-SIMD process; the relaxed speed-up uses the ORT 1T timed beside the relaxed build.',
+      'The ORT 1T column is the figure from the plain-SIMD process; the relaxed speed-up uses the ORT 1T timed beside the relaxed build. ' +
+      "The ORT 2T column is from the plain build's 2-thread process (see the two-thread table).",
   ].join('\n');
 }
 
 const KIND_NAME = { linformer: 'Linformer', standard: 'standard' } as const;
 
+/** The waits after a threaded engine's timed runs, over every config, in the 2-thread groups' results. */
+function settleText(res: AttentionResult[], which: (e: EngineResult) => boolean, what: string): string {
+  const waits = res
+    .filter((r) => r.group === 'simd2' || r.group === 'relaxed2')
+    .flatMap((r) => r.engines.filter((e) => e.settle && which(e)).map((e) => e.settle!));
+  if (!waits.length) return '';
+  const runs = waits.reduce((n, w) => n + w.runs, 0);
+  const capped = waits.reduce((n, w) => n + w.capped, 0);
+  const medians = waits.map((w) => w.medianMs).sort((a, b) => a - b);
+  const typical = medians[medians.length >> 1];
+  const max = Math.max(...waits.map((w) => w.maxMs));
+  const fixed = waits.every((w) => w.how === 'fixed');
+  return fixed
+    ? `after ${what} a sleep of ${fmtMs(typical)} ms (median, as setTimeout gave it)`
+    : `after ${what} ${fmtMs(typical)} ms (median of the engines' medians; at most ${fmtMs(max)} ms; ${runs} waits${capped ? `, ${capped} cut off at ${SETTLE_CAP_MS} ms` : ''})`;
+}
+
 /**
- * The package at 2 threads over itself at 1 thread (each in a process of its
- * own with onnxruntime-web 1 thread beside it), and over onnxruntime-web 2
- * threads on its faster graph (alone in its process), each build.
+ * The package at 2 threads over itself at 1 thread, and over onnxruntime-web
+ * 2 threads on its faster graph, each build: every figure of a build from its
+ * 2-thread process (page), where the package runs as two instances (1 and 2
+ * threads) beside onnxruntime-web 2 threads, timed in turn round by round.
  */
 function threadsSection(res: AttentionResult[], shapes: AttentionShape[], title: string): string {
   const rows: string[][] = [];
@@ -275,12 +301,16 @@ function threadsSection(res: AttentionResult[], shapes: AttentionShape[], title:
     let first = true;
     for (const kind of ['linformer', 'standard'] as const) {
       if (!jobOf(res, s.name, kind, 'simd2') && !jobOf(res, s.name, kind, 'relaxed2')) continue;
-      const one = (b: Build) => engine(res, s.name, kind, b, 'package');
-      const two = (b: Build) => engine(res, s.name, kind, `${b}2`, 'package');
-      const ort = fasterOrt(res, s.name, kind, 'ort2', 2);
+      const group = (b: Build) => `${b}2` as Group;
+      const one = (b: Build) => engine(res, s.name, kind, group(b), PACKAGE_1T);
+      const two = (b: Build) => engine(res, s.name, kind, group(b), 'package');
+      const ort = (b: Build) => fasterOrt(res, s.name, kind, group(b), 2);
       const scaling = { simd: ratio(one('simd'), two('simd')), relaxed: ratio(one('relaxed'), two('relaxed')) };
-      const overOrt = { simd: ratio(ort, two('simd')), relaxed: ratio(ort, two('relaxed')) };
-      const ortCell = ort ? `${fmtMs(ort.medianMs)}${orderOf(ort)}` : cellMs(engine(res, s.name, kind, 'ort2', kind === 'linformer' ? 'ort2-spec' : 'ort2'));
+      const overOrt = { simd: ratio(ort('simd'), two('simd')), relaxed: ratio(ort('relaxed'), two('relaxed')) };
+      const ortCell = (b: Build) => {
+        const o = ort(b);
+        return o ? `${fmtMs(o.medianMs)}${orderOf(o)}` : cellMs(engine(res, s.name, kind, group(b), kind === 'linformer' ? 'ort2-spec' : 'ort2'));
+      };
       rows.push([
         first ? `**${s.name}** ${shapeText(s)}` : '',
         KIND_NAME[kind],
@@ -288,7 +318,7 @@ function threadsSection(res: AttentionResult[], shapes: AttentionShape[], title:
         pair((b) => cellMs(two(b))),
         pair((b) => fmtRatio(scaling[b])),
         targetCell(both(s.targets.threads), scaling),
-        ortCell,
+        pair(ortCell),
         pair((b) => fmtRatio(overOrt[b])),
         targetCell(kind === 'linformer' ? s.targets.linformer2T : s.targets.standard2T, overOrt),
       ]);
@@ -296,6 +326,11 @@ function threadsSection(res: AttentionResult[], shapes: AttentionShape[], title:
     }
   }
   if (rows.length === 0) return '';
+  const cpu = res.some((r) => r.engines.some((e) => e.settle?.how === 'cpu'));
+  const how = cpu
+    ? `until it is idle (process.cpuUsage(), all its threads, under ${SETTLE_IDLE_CORES} of a core busy over a ${SETTLE_WINDOW_MS} ms window, at least one window)`
+    : 'for a fixed time (a page cannot read its CPU time; the Node figures show how long onnxruntime-web spins)';
+  const waits = [settleText(res, (e) => e.id.startsWith('ort2'), 'onnxruntime-web 2T'), settleText(res, (e) => e.id === 'package', 'linformer-wasm 2T')].filter(Boolean);
   return [
     title,
     '',
@@ -304,9 +339,13 @@ function threadsSection(res: AttentionResult[], shapes: AttentionShape[], title:
       rows,
     ),
     '',
-    'Medians, milliseconds, and ratios of medians, each ratio of two processes (pages). 2T over 1T: the same build at 2 and at 1 thread (init() fixes the count), ' +
-      'each timed with onnxruntime-web 1 thread beside it. 2T over ORT 2T: onnxruntime-web 2 threads on the faster of its two Linformer graphs (named), timed alone, ' +
-      'since after each run its idle threads spin for some 20–35 ms, which would land on the next engine\'s run. ' +
+    'Medians, milliseconds, and ratios of medians. Each build has a 2-thread process (with --browser: a page) of its own, and every figure and ratio of the build in a row comes from that one process: ' +
+      'the package loaded twice in it (its self-contained ES module build dist/index.node.module.js, in a page dist/index.browser.js, imported from two URLs: two instances with loader states of their own), ' +
+      'one init()ed at 1 thread and one at 2, with the same weights, beside onnxruntime-web 2 threads in both Linformer graph orders, all timed in turn, one run each per round. ' +
+      "2T over 1T: the 1T instance's median over the 2T instance's; 2T over ORT 2T: onnxruntime-web's median on the faster of its two graphs (named) over the 2T instance's. " +
+      '(The 1-thread figures of the attention table come from other processes and enter no ratio here; onnxruntime-web cannot run 1 and 2 threads in one process.) ' +
+      `After each run of a threaded engine, before the next run of any engine, the process waits ${how}: ${waits.length ? waits.join('; ') : 'no waits recorded'}. ` +
+      'These waits are outside every timed interval. Each timed run of a threaded engine directly follows an untimed run of the same engine, as in a loop of calls: onnxruntime-web\'s threads are then still spinning from it, and the package\'s workers, which sleep as soon as a call ends, have just been woken. ' +
       'Each ratio cell: plain SIMD build / relaxed-SIMD build; the target cell gives the bar (one number: both builds).',
   ].join('\n');
 }
@@ -328,7 +367,7 @@ function throughputSection(data: RunData): string {
         throughput(flops, engine(res, s.name, kind, 'simd', 'package')?.medianMs, peak.plain),
         throughput(flops, engine(res, s.name, kind, 'relaxed', 'package')?.medianMs, peak.relaxed),
         throughput(flops, engine(res, s.name, kind, 'simd', ortId)?.medianMs, peak.plain),
-        throughput(flops, engine(res, s.name, kind, 'ort2', ort2Id)?.medianMs, peak.plain),
+        throughput(flops, ort2(res, s.name, kind, ort2Id)?.medianMs, peak.plain),
       ]);
     }
   }
@@ -366,7 +405,7 @@ const PACKAGE_CHECKS: EngineColumn[] = [
 const CHECKS: EngineColumn[] = [
   ...PACKAGE_CHECKS,
   ...ortChecks('simd', 1),
-  ...ortChecks('ort2', 2),
+  ...ortChecks('simd2', 2),
   { title: 'plain JS (float64)', group: 'simd', id: () => 'js' },
 ];
 
@@ -408,7 +447,7 @@ function checksSection(res: AttentionResult[], shapes: AttentionShape[], columns
     '',
     `Each cell: max |difference| / relative error ‖y − y_pkg‖₂ / ‖y_pkg‖₂ on the first input; ✓ when every element is within ` +
       `${ABS_TOLERANCE} + ${REL_TOLERANCE}·|y_pkg|. Where the plain-JS reference is too slow for the whole output it computes a few evenly spread rows. ` +
-      'The package at 2 threads is also compared bit for bit with the same build at 1 thread. ' +
+      'The package at 2 threads is also compared bit for bit with the same build at 1 thread (its 1-thread instance in the same process and the build\'s 1-thread process). ' +
       `${disagree.length ? `**Some outputs disagree:** ${disagree.join('; ')}.` : 'All outputs agree.'}` +
       `${notSameBits.length ? ` **Not bit-identical to 1 thread:** ${notSameBits.join('; ')}.` : ''}`,
   ].join('\n');
@@ -707,7 +746,7 @@ const BROWSER_MEDIANS: EngineColumn[] = [
   { title: 'simd 2T', group: 'simd2', id: () => 'package' },
   { title: 'relaxed 2T', group: 'relaxed2', id: () => 'package' },
   ...ortChecks('simd', 1),
-  ...ortChecks('ort2', 2),
+  ...ortChecks('simd2', 2),
 ];
 
 /** --browser: the attention configs in headless Chromium. */
@@ -718,11 +757,11 @@ function browserSections(data: RunData): string[] {
   const medians = engineRows(b.attention, shapes, BROWSER_MEDIANS, cellMs);
   return [
     `${b.userAgent}, headless, on a page served with COOP/COEP (crossOriginIsolated). One page load per group, as the Node processes are: ` +
-      'each build at 1 and at 2 threads with onnxruntime-web 1 thread beside it, and onnxruntime-web 2 threads alone. ' +
+      'each build at 1 thread with onnxruntime-web 1 thread beside it, and each build\'s 2-thread page: the package loaded twice, at 1 and at 2 threads, with onnxruntime-web 2 threads beside it. ' +
       'The package is dist/index.browser.js with its wasm and worker beside it; onnxruntime-web is its dist/ort.wasm.min.mjs.',
     '### In Chromium: attention forward pass, milliseconds (medians)',
     table(['config', 'attention', ...BROWSER_MEDIANS.map((c) => c.title)], medians),
-    "ORT columns: onnxruntime-web 1.30; its 1-thread figures are from the plain build's page.",
+    "ORT columns: onnxruntime-web 1.30; its 1-thread figures are from the plain build's page, its 2-thread ones from the plain build's 2-thread page.",
     threadsSection(b.attention, shapes, '### In Chromium: two threads, milliseconds and speed-ups'),
     checksSection(b.attention, shapes, CHECKS, '### In Chromium: outputs checked against linformer-wasm (plain SIMD build, 1 thread)'),
   ];

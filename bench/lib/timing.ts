@@ -1,9 +1,12 @@
 // Timing engines side by side: warm-up, then timed runs taken in rounds (one
 // run of each engine per round), so that load from elsewhere on a shared
-// machine lands on every engine alike and ratios stay fair. Runs in Node and
-// in the --browser page alike (the global `performance` of both).
+// machine lands on every engine alike and ratios stay fair. An engine whose
+// threads stay busy after a run (settle) is waited for before anything else
+// runs, outside every timed interval; its timed run directly follows an
+// untimed one of its own, so that it is timed with its threads awake. Runs in Node and in the --browser page
+// alike (the global `performance` of both).
 import { randn, Rng } from '../../tests/helpers/rng.js';
-import type { EngineResult, TimingPolicy } from './protocol.js';
+import type { EngineResult, SettleFigures, TimingPolicy } from './protocol.js';
 
 export interface TimedEngine {
   id: string;
@@ -15,7 +18,56 @@ export interface TimedEngine {
    * optimised code; small calls get the kernels optimised before a big call.
    */
   prewarm?(ms: number): void | Promise<void>;
+  /**
+   * Threaded engines: waits until the engine's threads have gone quiet after
+   * a run (onnxruntime-web's spin for tens of milliseconds), so that they do
+   * not land on the next run of any engine. measureEngines calls it after
+   * every run of the engine, before the next run of any, and keeps it out
+   * of every time.
+   */
+  settle?(): Promise<Settled>;
   dispose?(): unknown;
+}
+
+export interface Settled {
+  ms: number;
+  how: SettleFigures['how'];
+  /** The wait hit its cap without the process going idle. */
+  capped?: boolean;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** One look at the process's CPU time covers this long. */
+export const SETTLE_WINDOW_MS = 5;
+/** Below this many cores busy over a window (the sleeping event loop itself: some 0.05), the process is idle. */
+export const SETTLE_IDLE_CORES = 0.25;
+export const SETTLE_CAP_MS = 250;
+
+/**
+ * Waits until this process is idle: in Node, until its CPU time
+ * (process.cpuUsage(), every thread of the process) grows by less than
+ * SETTLE_IDLE_CORES over a window of SETTLE_WINDOW_MS, at least one window;
+ * where the CPU time cannot be read (a page), `fixedMs`.
+ */
+export async function settleProcess(fixedMs: number): Promise<Settled> {
+  const t0 = performance.now();
+  const cpu = typeof process !== 'undefined' && typeof process.cpuUsage === 'function' ? process.cpuUsage : null;
+  if (!cpu) {
+    await sleep(fixedMs);
+    return { ms: performance.now() - t0, how: 'fixed' };
+  }
+  let w0 = t0;
+  let c0 = cpu();
+  for (;;) {
+    await sleep(SETTLE_WINDOW_MS);
+    const used = cpu(c0);
+    const w1 = performance.now();
+    if ((used.user + used.system) / 1000 < SETTLE_IDLE_CORES * (w1 - w0)) return { ms: w1 - t0, how: 'cpu' };
+    if (w1 - t0 >= SETTLE_CAP_MS) return { ms: w1 - t0, how: 'cpu', capped: true };
+    w0 = w1;
+    c0 = cpu();
+  }
 }
 
 export function median(xs: readonly number[]): number {
@@ -62,13 +114,30 @@ export async function measureEngines(engines: TimedEngine[], inputs: Float32Arra
   const results = new Map<TimedEngine, EngineResult>();
   const runs = new Map<TimedEngine, number>();
   const times = new Map<TimedEngine, number[]>();
+  const settles = new Map<TimedEngine, Settled[]>();
   for (const e of engines) results.set(e, { id: e.id, label: e.label });
+  /** The engine that ran last, whose threads may still be busy, and whether that was a timed run. */
+  let last: { e: TimedEngine; timed: boolean } | undefined;
+  /** Before any run: waits for the engine that ran last to settle (the waits after timed runs are recorded). */
+  const quiet = async () => {
+    const was = last;
+    last = undefined;
+    if (!was?.e.settle) return;
+    const { e, timed } = was;
+    const s = await e.settle!();
+    if (!timed) return;
+    const list = settles.get(e);
+    if (list) list.push(s);
+    else settles.set(e, [s]);
+  };
 
   for (const e of engines) {
     const res = results.get(e)!;
     try {
       if (e.prewarm && policy.prewarmMs > 0) {
         progress(`${e.label}: warming up on a small problem`);
+        await quiet();
+        last = { e, timed: false };
         await e.prewarm(policy.prewarmMs);
       }
       progress(`${e.label}: warm-up`);
@@ -76,6 +145,8 @@ export async function measureEngines(engines: TimedEngine[], inputs: Float32Arra
       let lastMs = 0;
       const start = performance.now();
       do {
+        await quiet();
+        last = { e, timed: false };
         const t0 = performance.now();
         const out = await e.run(inputs[warmups % inputs.length]);
         lastMs = performance.now() - t0;
@@ -102,6 +173,12 @@ export async function measureEngines(engines: TimedEngine[], inputs: Float32Arra
       progress(`${e.label}: run ${r + 1}/${n}`);
       try {
         const input = inputs[(r + 1) % inputs.length];
+        await quiet();
+        // A threaded engine's timed run follows an untimed one of its own, as
+        // in a loop of calls: its threads are awake (onnxruntime-web's still
+        // spin), and the wait before it let the other engines' settle.
+        if (e.settle) await e.run(inputs[r % inputs.length]);
+        last = { e, timed: true };
         const t0 = performance.now();
         await e.run(input);
         const ms = performance.now() - t0;
@@ -113,11 +190,17 @@ export async function measureEngines(engines: TimedEngine[], inputs: Float32Arra
       }
     }
   }
+  // the last run's wait too, so that nothing of it lands on the caller's next step
+  await quiet();
   for (const [e, list] of times) {
     const res = results.get(e)!;
     if (res.error) continue;
     res.timesMs = list;
     res.medianMs = median(list);
+  }
+  for (const [e, list] of settles) {
+    const ms = list.map((s) => s.ms);
+    results.get(e)!.settle = { how: list[0].how, runs: list.length, medianMs: median(ms), maxMs: Math.max(...ms), capped: list.filter((s) => s.capped).length };
   }
   return engines.map((e) => results.get(e)!);
 }

@@ -135,6 +135,11 @@ export class Heap {
     this.running = where;
   }
 
+  /** The public call under way, for messages of the work it does; null between calls. */
+  get callName(): string | null {
+    return this.running;
+  }
+
   end(): void {
     this.running = null;
     this.releaseScratch();

@@ -4,8 +4,8 @@ import type { Heap } from '../core/heap.js';
 import { packedSize } from '../core/kernels.js';
 import { getHeap } from '../core/loader.js';
 import { checkArgument, readOptions, rule, type OptionValues, type Schema, type SchemaOf } from '../core/options.js';
-import { ScratchLayout } from '../core/scratch.js';
 import { AttentionCall, type Inputs } from '../plan/attention-call.js';
+import { packLinear, packLinearScratchBytes } from '../plan/weights.js';
 import { checkFinite, readMask, readTensor, type MaskTensor, type MaskView, type OutputTensor, type Tensor, type TensorView } from '../core/tensor.js';
 import { envValue } from '../env.js';
 import { parseSafetensors } from '../io/safetensors.js';
@@ -238,7 +238,7 @@ export abstract class AttentionBase {
       }
       // All of it is good. The packing's scratch is had before anything
       // changes, so that the commit below cannot fail half-way.
-      this.heap.scratch(this.uploadScratchBytes());
+      this.heap.scratch(packLinearScratchBytes(this.linearShapes()));
       for (const [key, view] of read) this.params.set(key, view.data.slice());
       this.upload();
     });
@@ -288,25 +288,9 @@ export abstract class AttentionBase {
     return [[E, E], [E, this.kdim], [E, this.vdim], [E, E]];
   }
 
-  /** The most scratch one packLinear() of upload() takes. */
-  private uploadScratchBytes(): number {
-    return Math.max(...this.linearShapes().map(([out, inFeatures]) => {
-      const layout = new ScratchLayout();
-      layout.floats(out * inFeatures);
-      layout.floats(out);
-      return layout.totalBytes;
-    }));
-  }
-
   /** Packs a torch Linear (weight (out, in), bias (out)) into `dst`. */
   protected packLinear(dst: number, weight: Float32Array, bias: Float32Array | null, out: number, inFeatures: number): void {
-    const layout = new ScratchLayout();
-    const w = layout.floats(out * inFeatures);
-    const b = layout.floats(out);
-    layout.place(this.heap);
-    this.heap.write(w.ptr, weight);
-    if (bias) this.heap.write(b.ptr, bias);
-    this.heap.kernels.pack_b_f32_x8(dst, w.ptr, inFeatures, inFeatures, out, 1, bias ? b.ptr : 0);
+    packLinear(this.heap, dst, weight, bias, out, inFeatures);
   }
 
   // ---------------------------------------------------------------- lifetime
