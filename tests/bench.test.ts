@@ -36,12 +36,14 @@ test('npm run bench runs on a tiny config', { timeout: 180_000 }, () => {
     assert.match(run.stdout, /\| config \| attention \| linformer-wasm simd/);
     assert.match(run.stdout, /### SGEMM/);
     assert.match(run.stdout, /All outputs agree\./);
+    assert.match(run.stdout, /### Two threads/);
 
     const data = JSON.parse(readFileSync(json, 'utf8'));
     assert.deepEqual(data.failures, []);
     assert.ok(data.peak.length > 0 && data.peak[0].plain.gflops > 0, 'the ceiling was measured');
 
-    const groups = data.meta.relaxedAvailable ? ['simd', 'relaxed', 'ort2'] : ['simd', 'ort2'];
+    // The 1-thread processes, and the 2-thread ones (the package at 1 and 2 threads beside onnxruntime-web at 2).
+    const groups = data.meta.relaxedAvailable ? ['simd', 'relaxed', 'simd2', 'relaxed2'] : ['simd', 'simd2'];
     for (const kind of ['linformer', 'standard']) {
       for (const group of groups) {
         const job = data.attention.find((a: { kind: string; group: string }) => a.kind === kind && a.group === group);
@@ -52,8 +54,9 @@ test('npm run bench runs on a tiny config', { timeout: 180_000 }, () => {
           assert.ok(e.medianMs! > 0, `${kind} ${group} ${e.id} was timed`);
         }
         const ids = engines.map((e) => e.id);
-        if (group !== 'ort2') assert.ok(ids.includes('package'));
+        assert.ok(ids.includes('package'));
         if (group === 'simd') assert.ok(ids.includes('js'), 'the plain-JS reference ran');
+        if (group.endsWith('2')) assert.ok(ids.includes('package-1t') && ids.some((id) => id.startsWith('ort2')), `${group}: ${ids.join(', ')}`);
         // every engine but the reference itself was checked, and agrees
         for (const e of engines.filter((x) => !(group === 'simd' && x.id === 'package'))) {
           assert.ok(e.check, `${kind} ${group} ${e.id} was checked`);

@@ -258,7 +258,7 @@ async function load(source: WasmSource | WasmBuilds | undefined, options: InitOp
   if (numThreads > 1 && threadsReason === null) {
     await startThreads({
       module: chosen.module,
-      memory: h.memory as WebAssembly.Memory,
+      memory: h.memory,
       threads: numThreads,
       gemmTile: tileRows(),
       spawn: p.spawnWorker,

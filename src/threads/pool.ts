@@ -1,5 +1,6 @@
 // The calling thread's side of the workers: starting them, handing each
 // plan over, taking part in it, and noticing when one stops answering.
+import type { WasmMemory } from '../core/heap.js';
 import type { Plan } from '../plan/plan.js';
 import { MAX_STEPS, STEP_WORDS, type ThreadContext } from '../plan/steps.js';
 import {
@@ -53,7 +54,8 @@ export class PoolFailure extends Error {
 
 export interface PoolOptions {
   module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
+  /** The shared WebAssembly.Memory (named structurally: these declarations are public, and need no WebAssembly types). */
+  memory: WasmMemory;
   /** Threads in all, the calling thread included. */
   threads: number;
   gemmTile: number;
@@ -98,7 +100,8 @@ export class ThreadPool {
         Array.from({ length: o.threads - 1 }, (_, i) => {
           const w = o.spawn();
           workers.push(w);
-          const start: WorkerStart = { module: o.module, memory: o.memory, shared, thread: i + 1, gemmTile: o.gemmTile, startFault: faults.start };
+          const memory = o.memory as WebAssembly.Memory;
+          const start: WorkerStart = { module: o.module, memory, shared, thread: i + 1, gemmTile: o.gemmTile, startFault: faults.start };
           return new Promise<void>((resolve, reject) => {
             const timer = setTimeout(() => reject(new Error(`a worker did not start within ${o.timeoutMs} ms`)), o.timeoutMs);
             w.listen(
