@@ -62,7 +62,8 @@ export interface Waiter {
 const SPIN_MS = 0.5;
 const LOADS_PER_CLOCK = 256;
 
-function spinUntilChanged(ctl: Int32Array, index: number, seen: number, ms: number): boolean {
+/** Spins until ctl[index] is not `seen` (true) or `ms` have passed (false). */
+export function spinUntilChanged(ctl: Int32Array, index: number, seen: number, ms: number): boolean {
   const until = performance.now() + ms;
   do {
     for (let i = 0; i < LOADS_PER_CLOCK; i++) if (Atomics.load(ctl, index) !== seen) return true;

@@ -5,7 +5,14 @@
 import type { Kernels } from '../core/kernels.js';
 import type { ThreadContext } from '../plan/steps.js';
 import { refreshViews } from '../plan/steps.js';
-import { Ctl, participate, sleepingWaiter, WorkerCrash, type SharedControl } from './control.js';
+import { Ctl, participate, sleepingWaiter, spinUntilChanged, WorkerCrash, type SharedControl } from './control.js';
+
+/**
+ * How long a worker stays awake after a plan before it sleeps: waking a
+ * sleeping thread costs tens to hundreds of microseconds, which a short
+ * call in a loop would pay on every call.
+ */
+const LINGER_MS = 2;
 
 /** What the calling thread sends a new worker. */
 export interface WorkerStart {
@@ -57,8 +64,10 @@ export function runWorker(start: WorkerStart, host: WorkerHost): void {
   let seen = Atomics.load(ctl, Ctl.generation);
   host.reply({ ready: true });
   for (;;) {
-    // Idle: asleep until the next plan (no timeout, no spinning).
-    Atomics.wait(ctl, Ctl.generation, seen);
+    // Idle: a call that follows at once (the next layer, the next request
+    // of a loop) finds the worker awake; after LINGER_MS it sleeps until
+    // the next plan, using no CPU.
+    if (!spinUntilChanged(ctl, Ctl.generation, seen, LINGER_MS)) Atomics.wait(ctl, Ctl.generation, seen);
     const generation = Atomics.load(ctl, Ctl.generation);
     if (generation === seen) continue;
     seen = generation;
