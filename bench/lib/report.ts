@@ -345,7 +345,7 @@ function threadsSection(res: AttentionResult[], shapes: AttentionShape[], title:
       "2T over 1T: the 1T instance's median over the 2T instance's; 2T over ORT 2T: onnxruntime-web's median on the faster of its two graphs (named) over the 2T instance's. " +
       '(The 1-thread figures of the attention table come from other processes and enter no ratio here; onnxruntime-web cannot run 1 and 2 threads in one process.) ' +
       `After each run of a threaded engine, before the next run of any engine, the process waits ${how}: ${waits.length ? waits.join('; ') : 'no waits recorded'}. ` +
-      'These waits are outside every timed interval. Each timed run of a threaded engine directly follows an untimed run of the same engine, as in a loop of calls: onnxruntime-web\'s threads are then still spinning from it, and the package\'s workers, which sleep as soon as a call ends, have just been woken. ' +
+      'These waits are outside every timed interval. Each timed run of a threaded engine directly follows an untimed run of the same engine, as in a loop of calls: onnxruntime-web\'s threads are then still spinning from it, and the package\'s workers, which stay awake 2 ms after a call before they sleep, are awake too. ' +
       'Each ratio cell: plain SIMD build / relaxed-SIMD build; the target cell gives the bar (one number: both builds).',
   ].join('\n');
 }
