@@ -263,6 +263,7 @@ async function load(source: WasmSource | WasmBuilds | undefined, options: InitOp
       gemmTile: tileRows(),
       spawn: p.spawnWorker,
       timeoutMs: envValue('workerTimeout'),
+      spin: numThreads <= p.cores(),
     });
   } else noThreads(threadsReason);
   const reason = threadsUnavailable();

@@ -77,6 +77,13 @@ export const sleepingWaiter: Waiter = {
   },
 };
 
+/** With more threads than cores a spinning thread takes the core another needs: sleep at once. */
+export const blockingWaiter: Waiter = {
+  wait(ctl, index, seen, sliceMs) {
+    Atomics.wait(ctl, index, seen, sliceMs);
+  },
+};
+
 /** A browser's main thread may not block: it spins for the slice. */
 export const spinningWaiter: Waiter = {
   wait(ctl, index, seen, sliceMs) {

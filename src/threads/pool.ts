@@ -5,6 +5,7 @@ import type { Plan } from '../plan/plan.js';
 import { MAX_STEPS, STEP_WORDS, type ThreadContext } from '../plan/steps.js';
 import {
   abort,
+  blockingWaiter,
   Ctl,
   failureMessage,
   newSharedControl,
@@ -62,6 +63,8 @@ export interface PoolOptions {
   spawn: SpawnWorker;
   /** How long a worker may take to start, or to finish a task, before it is taken for dead. */
   timeoutMs: number;
+  /** Spin briefly before sleeping: only with no more threads than cores, where no spinning thread takes another's core. */
+  spin: boolean;
 }
 
 export class ThreadPool {
@@ -77,13 +80,14 @@ export class ThreadPool {
     private readonly workers: WorkerLike[],
     shared: SharedControl,
     private readonly timeoutMs: number,
+    spin: boolean,
   ) {
     this.threads = workers.length + 1;
     this.ctl = new Int32Array(shared.control);
     this.planWords = new Float64Array(shared.plan);
     this.busy = new Float64Array(shared.busy);
     this.message = new Uint8Array(shared.message);
-    this.waiter = canBlock() ? sleepingWaiter : spinningWaiter;
+    this.waiter = !canBlock() ? spinningWaiter : spin ? sleepingWaiter : blockingWaiter;
   }
 
   /**
@@ -101,7 +105,7 @@ export class ThreadPool {
           const w = o.spawn();
           workers.push(w);
           const memory = o.memory as WebAssembly.Memory;
-          const start: WorkerStart = { module: o.module, memory, shared, thread: i + 1, gemmTile: o.gemmTile, startFault: faults.start };
+          const start: WorkerStart = { module: o.module, memory, shared, thread: i + 1, gemmTile: o.gemmTile, spin: o.spin, startFault: faults.start };
           return new Promise<void>((resolve, reject) => {
             const timer = setTimeout(() => reject(new Error(`a worker did not start within ${o.timeoutMs} ms`)), o.timeoutMs);
             w.listen(
@@ -125,7 +129,7 @@ export class ThreadPool {
       throw e;
     }
     for (const w of workers) w.unref?.();
-    return new ThreadPool(workers, shared, o.timeoutMs);
+    return new ThreadPool(workers, shared, o.timeoutMs, o.spin);
   }
 
   /**

@@ -5,7 +5,7 @@
 import type { Kernels } from '../core/kernels.js';
 import type { ThreadContext } from '../plan/steps.js';
 import { refreshViews } from '../plan/steps.js';
-import { Ctl, participate, sleepingWaiter, spinUntilChanged, WorkerCrash, type SharedControl } from './control.js';
+import { blockingWaiter, Ctl, participate, sleepingWaiter, spinUntilChanged, WorkerCrash, type SharedControl } from './control.js';
 
 /**
  * How long a worker stays awake after a plan before it sleeps: waking a
@@ -23,6 +23,8 @@ export interface WorkerStart {
   thread: number;
   /** The GEMM tile init() chose: 4 or 6 rows. */
   gemmTile: number;
+  /** Whether to spin before sleeping (no more threads than cores). */
+  spin: boolean;
   /** Fault injection (tests): 'throw' fails the start, 'hang' never answers. */
   startFault?: 'throw' | 'hang';
 }
@@ -58,7 +60,7 @@ export function runWorker(start: WorkerStart, host: WorkerHost): void {
     plan: new Float64Array(start.shared.plan),
     busy: new Float64Array(start.shared.busy),
     message: new Uint8Array(start.shared.message),
-    waiter: sleepingWaiter,
+    waiter: start.spin ? sleepingWaiter : blockingWaiter,
     serial: null,
   };
   let seen = Atomics.load(ctl, Ctl.generation);
@@ -67,7 +69,7 @@ export function runWorker(start: WorkerStart, host: WorkerHost): void {
     // Idle: a call that follows at once (the next layer, the next request
     // of a loop) finds the worker awake; after LINGER_MS it sleeps until
     // the next plan, using no CPU.
-    if (!spinUntilChanged(ctl, Ctl.generation, seen, LINGER_MS)) Atomics.wait(ctl, Ctl.generation, seen);
+    if (!(start.spin && spinUntilChanged(ctl, Ctl.generation, seen, LINGER_MS))) Atomics.wait(ctl, Ctl.generation, seen);
     const generation = Atomics.load(ctl, Ctl.generation);
     if (generation === seen) continue;
     seen = generation;
