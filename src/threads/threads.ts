@@ -17,6 +17,8 @@ export async function startThreads(o: PoolOptions): Promise<void> {
   try {
     pool = await ThreadPool.start(o);
   } catch (e) {
+    // No worker holds the memory: it may be given back as without threads.
+    setup = null;
     unavailable = `${(e as Error).message}; running one thread`;
   }
 }
@@ -33,7 +35,7 @@ export function activePool(): ThreadPool | null {
   return pool;
 }
 
-/** Whether workers hold the memory: it must then not be dropped. */
+/** Whether workers hold the memory, or will once a restart is done: it must then not be dropped. */
 export function threadsHoldMemory(): boolean {
   return pool !== null || setup !== null;
 }
@@ -62,7 +64,9 @@ export function poolFailed(e: PoolFailure): void {
       unavailable = null;
     },
     (err: Error) => {
-      if (setup === o) unavailable = `${err.message}; running one thread`;
+      if (setup !== o) return;
+      setup = null;
+      unavailable = `${err.message}; running one thread`;
     },
   );
 }
