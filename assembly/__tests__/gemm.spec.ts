@@ -102,9 +102,9 @@ const KS: i32[] = [0, 1, 3, 4, 5, 8, 9, 16, 17, 64];
 const NS: i32[] = [1, 7, 8, 9, 15, 16, 17, 33];
 
 describe("gemm_f32_4x8_simd, gemm_f32_6x8_simd, gemm_f32 and gemm_f32_scalar", () => {
-  it("K 0, 1, 3, 4, 5, 8, 9, 16, 17, 64 × M 1..13 × N 1, 7, 8, 9, 15, 16, 17, 33 (tight strides, both biases)", () => {
+  it("K 0, 1, 3, 4, 5, 8, 9, 16, 17, 64 × M 1..15 × N 1, 7, 8, 9, 15, 16, 17, 33 (tight strides, both biases; M = 6j + 2, 6j + 3 end in two 4×8 tiles on 6×8)", () => {
     for (let ki = 0; ki < KS.length; ki++) {
-      for (let m = 1; m <= 13; m++) {
+      for (let m = 1; m <= 15; m++) {
         for (let ni = 0; ni < NS.length; ni++) {
           gemmCase(m, NS[ni], KS[ki], KS[ki], NS[ni], true, true, 0);
         }
