@@ -12,6 +12,11 @@ const TARGET_TASKS = 32;
 const MIN_TASK_MACS = 1 << 17;
 /** Multiply-adds a task does at most (tens of ms), whatever the size: a worker silent for far longer than a task is taken for dead. */
 const MAX_TASK_MACS = 1 << 29;
+/**
+ * Multiply-adds an attention task does at most (a few ms): long rows make few
+ * tasks tall, and the thread that claims the last one would finish alone.
+ */
+const ATTENTION_TASK_MACS = 1 << 25;
 /** Floats a copying task (packing, masks) moves at least. */
 const MIN_TASK_FLOATS = 1 << 14;
 /** GEMM row blocks are whole 4×8 and 6×8 register tiles. */
@@ -109,15 +114,19 @@ const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
  * averaged weight is summed in one order by one task. Otherwise a task is
  * one head's block of rows: taller, so that the head's packed keys and
  * values stay in cache across more rows. `blockRows`: the scores block each
- * thread holds, about `scoreBlockFloats` scores, at least 4 rows.
+ * thread holds, about `scoreBlockFloats` scores: the nearest multiple of
+ * ROW_ALIGN rows, or 4 rows where that is 0.
  */
 export function attentionScratch(N: number, L: number, H: number, P: number, E: number, scoreBlockFloats: number, averageWeights: boolean): AttentionScratch {
   const headsPerTask = averageWeights ? H : 1;
   const items = Math.max(N * (H / headsPerTask), 1);
   const blocksPerItem = Math.max(1, Math.ceil(TARGET_TASKS / items));
-  const largest = Math.max(ROW_ALIGN, Math.floor(MAX_TASK_MACS / Math.max((2 * P * E * headsPerTask) / H, 1)));
+  const rowMacs = Math.max((2 * P * E * headsPerTask) / H, 1);
+  const largest = Math.max(ROW_ALIGN, Math.floor(ATTENTION_TASK_MACS / rowMacs / ROW_ALIGN) * ROW_ALIGN);
   const rowsPerTask = Math.max(1, Math.min(L, largest, roundUp(Math.ceil(L / blocksPerItem), ROW_ALIGN)));
-  const blockRows = Math.max(1, Math.min(rowsPerTask, Math.max(4, Math.floor(scoreBlockFloats / Math.max(P, 1)))));
+  // Whole register tiles: 8 rows would be 6+1+1 on the 6×8 tile.
+  const tileRows = Math.round(scoreBlockFloats / Math.max(P, 1) / ROW_ALIGN) * ROW_ALIGN || 4;
+  const blockRows = Math.max(1, Math.min(rowsPerTask, tileRows));
   const sumsOffset = alignUp(blockRows * P * 4);
   return { rowsPerTask, headsPerTask, blockRows, sumsOffset, bytesPerThread: sumsOffset + alignUp(blockRows * 4) };
 }
