@@ -5,6 +5,7 @@
 // engine's output goes back to the server, which answers with its file.
 import { timeAttention } from '../lib/attention.js';
 import { setPackageInstances, type Package } from '../lib/contenders.js';
+import { setCpuClock } from '../lib/timing.js';
 import type { BrowserPageJob, BrowserPageResult } from '../lib/protocol.js';
 
 // The 2-thread pages run the package at 1 and 2 threads side by side: two
@@ -17,7 +18,12 @@ const page = globalThis as typeof globalThis & {
   runBench?: (job: BrowserPageJob) => Promise<BrowserPageResult>;
   /** Exposed by the harness (session.ts). */
   benchProgress?: (text: string) => void;
+  /** Exposed by the harness: this page's renderer's CPU milliseconds, every thread (null where they cannot be read). */
+  benchCpuMs?: () => Promise<number | null>;
 };
+
+// The settle waits after threaded engines' runs watch the renderer's CPU time, as Node's watch the process's.
+if (page.benchCpuMs) setCpuClock({ how: 'renderer', read: () => page.benchCpuMs!() });
 
 let lastProgress = 0;
 function progress(text: string): void {

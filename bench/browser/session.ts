@@ -7,6 +7,7 @@ import path from 'node:path';
 import { CHROMIUM_ARGS, findChromium } from '../../tests/helpers/chromium.js';
 import type { BrowserPageJob, BrowserPageResult } from '../lib/protocol.js';
 import { serveBench, type BenchServer } from './serve.js';
+import { cpuMsOf, rendererPids } from './renderer-cpu.js';
 
 /** What page.ts puts on globalThis. */
 interface PageGlobals {
@@ -50,6 +51,9 @@ export class BrowserSession {
     page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
     try {
       await page.exposeFunction('benchProgress', progress);
+      // the page's renderer, found on the first read (the page has loaded by then)
+      let renderers: number[] | null = null;
+      await page.exposeFunction('benchCpuMs', () => cpuMsOf((renderers ??= rendererPids())));
       await page.goto(`${this.server.origin}/`);
       await page.waitForFunction(() => 'runBench' in globalThis);
       const result = await page.evaluate((j) => (globalThis as unknown as PageGlobals).runBench(j), job);

@@ -114,8 +114,13 @@ export interface EngineResult {
 
 /** How long the process took to go idle after an engine's timed runs (see timing.ts). */
 export interface SettleFigures {
-  /** 'cpu': until process.cpuUsage() showed it idle (Node); 'fixed': a fixed sleep (a page cannot read its CPU time). */
-  how: 'cpu' | 'fixed';
+  /**
+   * 'cpu': until process.cpuUsage() showed it idle (Node); 'renderer': until
+   * the page's renderer process, every thread of it, showed it idle (the
+   * harness reads their CPU time from /proc); 'fixed': a fixed sleep (a page
+   * whose CPU time cannot be read).
+   */
+  how: 'cpu' | 'renderer' | 'fixed';
   runs: number;
   medianMs: number;
   maxMs: number;

@@ -2,7 +2,7 @@
 // README), and the chart's series.
 import type { AttentionResult, Build, ColdResult, EngineResult, GemmResult, Group, PeakFigures, ProfileResult, SweepResult, Table3Result, TimingPolicy } from './protocol.js';
 import { PACKAGE_1T } from './protocol.js';
-import { SETTLE_CAP_MS, SETTLE_IDLE_CORES, SETTLE_WINDOW_MS } from './timing.js';
+import { RESUME_MS, SETTLE_CAP_MS, SETTLE_IDLE_CORES, SETTLE_WINDOW_MS } from './timing.js';
 import { STAGES } from './stages.js';
 import { attentionFlops, type AttentionKind, type AttentionShape, type PerBuild, type Shapes } from './shapes.js';
 import { ABS_TOLERANCE, REL_TOLERANCE } from './compare.js';
@@ -326,10 +326,13 @@ function threadsSection(res: AttentionResult[], shapes: AttentionShape[], title:
     }
   }
   if (rows.length === 0) return '';
-  const cpu = res.some((r) => r.engines.some((e) => e.settle?.how === 'cpu'));
-  const how = cpu
-    ? `until it is idle (process.cpuUsage(), all its threads, under ${SETTLE_IDLE_CORES} of a core busy over a ${SETTLE_WINDOW_MS} ms window, at least one window)`
-    : 'for a fixed time (a page cannot read its CPU time; the Node figures show how long onnxruntime-web spins)';
+  const settledBy = (how: string) => res.some((r) => r.engines.some((e) => e.settle?.how === how));
+  const idle = `under ${SETTLE_IDLE_CORES} of a core busy over a ${SETTLE_WINDOW_MS} ms window, at least one window`;
+  const how = settledBy('cpu')
+    ? `until it is idle (process.cpuUsage(), all its threads, ${idle})`
+    : settledBy('renderer')
+      ? `until the page's renderer process is idle (the CPU time of all its threads, which the harness reads from /proc, ${idle})`
+      : 'for a fixed time (the CPU time of the page could not be read; the Node figures show how long onnxruntime-web spins)';
   const waits = [settleText(res, (e) => e.id.startsWith('ort2'), 'onnxruntime-web 2T'), settleText(res, (e) => e.id === 'package', 'linformer-wasm 2T')].filter(Boolean);
   return [
     title,
@@ -345,7 +348,7 @@ function threadsSection(res: AttentionResult[], shapes: AttentionShape[], title:
       "2T over 1T: the 1T instance's median over the 2T instance's; 2T over ORT 2T: onnxruntime-web's median on the faster of its two graphs (named) over the 2T instance's. " +
       '(The 1-thread figures of the attention table come from other processes and enter no ratio here; onnxruntime-web cannot run 1 and 2 threads in one process.) ' +
       `After each run of a threaded engine, before the next run of any engine, the process waits ${how}: ${waits.length ? waits.join('; ') : 'no waits recorded'}. ` +
-      'These waits are outside every timed interval. Each timed run of a threaded engine directly follows an untimed run of the same engine, as in a loop of calls: onnxruntime-web\'s threads are then still spinning from it, and the package\'s workers, which stay awake 2 ms after a call before they sleep, are awake too. ' +
+      `These waits are outside every timed interval. Each timed run of every engine here directly follows untimed runs of the same engine for ${RESUME_MS} ms (at least one run), as in a loop of calls: onnxruntime-web's threads are then still spinning from them, the package's workers, which stay awake 2 ms after a call before they sleep, are awake too, every engine finds its weights in cache, and the machine is back at speed after the idle wait (on this 2-core VM, after 50 ms idle, a short call at 2 threads takes 10–20 ms of calls to reach its speed; at 1 thread it is there at once). ` +
       'Each ratio cell: plain SIMD build / relaxed-SIMD build; the target cell gives the bar (one number: both builds).',
   ].join('\n');
 }

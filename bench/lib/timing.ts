@@ -2,8 +2,9 @@
 // run of each engine per round), so that load from elsewhere on a shared
 // machine lands on every engine alike and ratios stay fair. An engine whose
 // threads stay busy after a run (settle) is waited for before anything else
-// runs, outside every timed interval; its timed run directly follows an
-// untimed one of its own, so that it is timed with its threads awake. Runs in Node and in the --browser page
+// runs, outside every timed interval; then every engine's timed run
+// directly follows untimed ones of its own (RESUME_MS), so that threads are
+// awake and weights in cache for all alike. Runs in Node and in the --browser page
 // alike (the global `performance` of both).
 import { randn, Rng } from '../../tests/helpers/rng.js';
 import type { EngineResult, SettleFigures, TimingPolicy } from './protocol.js';
@@ -43,30 +44,62 @@ export const SETTLE_WINDOW_MS = 5;
 /** Below this many cores busy over a window (the sleeping event loop itself: some 0.05), the process is idle. */
 export const SETTLE_IDLE_CORES = 0.25;
 export const SETTLE_CAP_MS = 250;
+/**
+ * How long an engine runs untimed before each timed run, after the waits
+ * (at least one run). A machine left idle for those waits takes some 10–20
+ * ms of work to run a second thread at full speed again (measured on a
+ * 2-core VM: a short call at 2 threads took 1.97 ms after one untimed call,
+ * 1.22 ms after 20 ms of them; at 1 thread 2.1 ms either way).
+ */
+export const RESUME_MS = 20;
+
+/** The CPU milliseconds the measured process has used so far, all its threads; null where they cannot be read. */
+export interface CpuClock {
+  how: 'cpu' | 'renderer';
+  read(): number | null | Promise<number | null>;
+}
+
+const nodeClock: CpuClock | null =
+  typeof process !== 'undefined' && typeof process.cpuUsage === 'function'
+    ? {
+        how: 'cpu',
+        read: () => {
+          const u = process.cpuUsage();
+          return (u.user + u.system) / 1000;
+        },
+      }
+    : null;
+let cpuClock: CpuClock | null = nodeClock;
+
+/** A page's clock: its renderer's CPU time, which only the harness outside it can read. */
+export function setCpuClock(clock: CpuClock | null): void {
+  cpuClock = clock ?? nodeClock;
+}
 
 /**
- * Waits until this process is idle: in Node, until its CPU time
- * (process.cpuUsage(), every thread of the process) grows by less than
- * SETTLE_IDLE_CORES over a window of SETTLE_WINDOW_MS, at least one window;
- * where the CPU time cannot be read (a page), `fixedMs`.
+ * Waits until the measured process is idle: until its CPU time, every
+ * thread of it (process.cpuUsage() in Node, the renderer's in a page),
+ * grows by less than SETTLE_IDLE_CORES over a window of SETTLE_WINDOW_MS, at
+ * least one window; where the CPU time cannot be read, `fixedMs`.
  */
 export async function settleProcess(fixedMs: number): Promise<Settled> {
   const t0 = performance.now();
-  const cpu = typeof process !== 'undefined' && typeof process.cpuUsage === 'function' ? process.cpuUsage : null;
-  if (!cpu) {
+  const clock = cpuClock;
+  let c0 = clock ? await clock.read() : null;
+  if (!clock || c0 === null) {
     await sleep(fixedMs);
     return { ms: performance.now() - t0, how: 'fixed' };
   }
   let w0 = t0;
-  let c0 = cpu();
   for (;;) {
     await sleep(SETTLE_WINDOW_MS);
-    const used = cpu(c0);
+    const c1 = await clock.read();
     const w1 = performance.now();
-    if ((used.user + used.system) / 1000 < SETTLE_IDLE_CORES * (w1 - w0)) return { ms: w1 - t0, how: 'cpu' };
-    if (w1 - t0 >= SETTLE_CAP_MS) return { ms: w1 - t0, how: 'cpu', capped: true };
+    if (c1 === null) return { ms: w1 - t0, how: 'fixed' };
+    if (c1 - c0 < SETTLE_IDLE_CORES * (w1 - w0)) return { ms: w1 - t0, how: clock.how };
+    if (w1 - t0 >= SETTLE_CAP_MS) return { ms: w1 - t0, how: clock.how, capped: true };
     w0 = w1;
-    c0 = cpu();
+    c0 = c1;
   }
 }
 
@@ -167,6 +200,7 @@ export async function measureEngines(engines: TimedEngine[], inputs: Float32Arra
   }
 
   const rounds = Math.max(0, ...runs.values());
+  const threaded = engines.some((e) => e.settle);
   for (let r = 0; r < rounds; r++) {
     for (const [e, n] of runs) {
       if (r >= n || results.get(e)!.error) continue;
@@ -174,10 +208,12 @@ export async function measureEngines(engines: TimedEngine[], inputs: Float32Arra
       try {
         const input = inputs[(r + 1) % inputs.length];
         await quiet();
-        // A threaded engine's timed run follows an untimed one of its own, as
-        // in a loop of calls: its threads are awake (onnxruntime-web's still
-        // spin), and the wait before it let the other engines' settle.
-        if (e.settle) await e.run(inputs[r % inputs.length]);
+        // Where threads are measured, every timed run follows untimed runs
+        // of the same engine, as in a loop of calls: a threaded engine's
+        // threads are awake (onnxruntime-web's still spin), and every engine,
+        // threaded or not, finds its weights in cache after the waits that
+        // let the others settle.
+        if (threaded) await repeatFor(RESUME_MS, () => e.run(inputs[r % inputs.length]));
         last = { e, timed: true };
         const t0 = performance.now();
         await e.run(input);
