@@ -39,7 +39,7 @@ const X_LOW: f32 = -87.8; // round(X_LOW·log2 e) = -127
 // The constants as four-lane vectors in memory. V8 rebuilds a v128
 // constant inside a loop each time it is used (three instructions, eleven
 // constants here: more than the arithmetic); a load from memory is one
-// instruction, or none when it folds into the operation that uses it.
+// instruction, and V8 shares it between the loop's two vectors.
 const K: usize = memory.data<f32>([
   X_LOW, X_LOW, X_LOW, X_LOW,
   LOG2E, LOG2E, LOG2E, LOG2E,

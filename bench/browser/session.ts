@@ -51,9 +51,9 @@ export class BrowserSession {
     page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
     try {
       await page.exposeFunction('benchProgress', progress);
-      // the page's renderer, found on the first read (the page has loaded by then)
-      let renderers: number[] | null = null;
-      await page.exposeFunction('benchCpuMs', () => cpuMsOf((renderers ??= rendererPids())));
+      // the page's renderer, looked for until found (the page has loaded by the first read)
+      let renderers: number[] = [];
+      await page.exposeFunction('benchCpuMs', () => cpuMsOf(renderers.length ? renderers : (renderers = rendererPids())));
       await page.goto(`${this.server.origin}/`);
       await page.waitForFunction(() => 'runBench' in globalThis);
       const result = await page.evaluate((j) => (globalThis as unknown as PageGlobals).runBench(j), job);
