@@ -3,6 +3,7 @@
 // process.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -139,9 +140,14 @@ async function gemmJob(job: Extract<Job, { type: 'gemm' }>): Promise<GemmResult>
 }
 
 async function peakJob(job: Extract<Job, { type: 'peak' }>): Promise<PeakFigures> {
-  const { measurePeak } = await import('./peak/peak-wasm.js');
+  const { measurePeak, measurePeakTogether } = await import('./peak/peak-wasm.js');
   progress('wasm SIMD peak: f32x4 mul + add');
   const result: PeakFigures = { type: 'peak', group: job.group, plain: await measurePeak(false, job.msPerTrial, job.trials) };
+  const cores = availableParallelism();
+  if (job.group === 'simd' && cores > 1) {
+    progress(`wasm SIMD peak: f32x4 mul + add on ${cores} threads at once`);
+    result.together = { threads: cores, gflops: await measurePeakTogether(false, result.plain, cores, job.msPerTrial, job.trials) };
+  }
   if (job.group === 'relaxed') {
     progress('wasm SIMD peak: f32x4.relaxed_madd');
     result.relaxed = await measurePeak(true, job.msPerTrial, job.trials);

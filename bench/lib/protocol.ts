@@ -168,6 +168,8 @@ export interface PeakFigures {
   group: 'simd' | 'relaxed';
   /** f32x4.mul and f32x4.add, independent. */
   plain: { gflops: number; accumulators: number; byAccumulators: Record<number, number> };
+  /** The plain loop on every core at once (the simd group): the machine's own scaling over `plain`. */
+  together?: { threads: number; gflops: number };
   /** f32x4.relaxed_madd; only where the engine runs relaxed SIMD. */
   relaxed?: { gflops: number; accumulators: number; byAccumulators: Record<number, number> };
 }

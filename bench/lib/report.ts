@@ -164,6 +164,19 @@ export function peakOf(data: RunData): { plain?: number; relaxed?: number } {
   return { plain: plain || undefined, relaxed: relaxed || undefined };
 }
 
+/** The machine's own scaling: the plain peak loop on every core at once, over the same process's one thread. */
+function together(data: RunData): string {
+  const measured = data.peak.filter((f) => f.together);
+  if (measured.length === 0) return '';
+  const { threads } = measured[0].together!;
+  const gflops = Math.max(...measured.map((f) => f.together!.gflops));
+  const alone = Math.max(...measured.map((f) => f.plain.gflops));
+  return (
+    ` The same f32x4.mul + f32x4.add loop on ${threads} threads at once (each trial started together, a trial's figure the sum of their rates; best trial): ` +
+    `${gflops.toFixed(1)} GFLOP/s, ${(gflops / alone).toFixed(2)}× one thread: the most ${threads} threads can gain for pure arithmetic on this machine in this run.`
+  );
+}
+
 /** GFLOP/s and its share of the ceiling that applies to the engine. */
 function throughput(flops: number, ms: number | undefined, peak: number | undefined): string {
   if (!ms) return '—';
@@ -196,7 +209,8 @@ function header(data: RunData): string {
     `**Ceiling** (wasm SIMD peak on this machine, measured in this run): ` +
       `${peak.plain ? `${peak.plain.toFixed(1)} GFLOP/s with f32x4.mul + f32x4.add` : 'not measured'}` +
       `${peak.relaxed ? `, ${peak.relaxed.toFixed(1)} GFLOP/s with f32x4.relaxed_madd` : ''}. ` +
-      `Percentages below are of the plain figure for the plain SIMD build and for the other engines, and of the relaxed figure for the relaxed build.`,
+      `Percentages below are of the plain figure for the plain SIMD build and for the other engines, and of the relaxed figure for the relaxed build.` +
+      together(data),
   ];
   return lines.join('\n');
 }

@@ -132,3 +132,53 @@ export async function measurePeak(relaxed: boolean, msPerTrial: number, trials =
   const [accumulators, gflops] = Object.entries(byAccumulators).reduce((a, b) => (b[1] > a[1] ? b : a));
   return { gflops, accumulators: Number(accumulators), byAccumulators };
 }
+
+/** What the threads of measurePeakTogether run: the loop, one trial per barrier. */
+const TOGETHER_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { bytes, iterations, trials, threads, control } = workerData;
+const run = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports.run;
+for (let i = 0; i < 30; i++) run(1000, 1, 0);
+setTimeout(() => parentPort.postMessage(trialsTogether(run, iterations, trials, threads, new Int32Array(control))), 20);
+${trialsTogether.toString()}
+`;
+
+/** Each trial starts when every thread has reached it (a spin barrier on control[0]); returns each trial's ms. */
+function trialsTogether(run: (iterations: number, m: number, c: number) => number, iterations: number, trials: number, threads: number, control: Int32Array): number[] {
+  const ms: number[] = [];
+  for (let t = 0; t < trials; t++) {
+    Atomics.add(control, 0, 1);
+    while (Atomics.load(control, 0) < (t + 1) * threads);
+    const t0 = performance.now();
+    run(iterations, 1, 0);
+    ms.push(performance.now() - t0);
+  }
+  return ms;
+}
+
+/**
+ * The machine's own scaling: the loop that reached `alone` on one thread,
+ * run on `threads` threads at once (this one and worker_threads), each
+ * trial started together. A trial's figure is the sum of every thread's
+ * rate; the best trial is reported, as for one thread. Node only.
+ */
+export async function measurePeakTogether(relaxed: boolean, alone: PeakResult, threads: number, msPerTrial: number, trials: number): Promise<number> {
+  const { Worker } = await import('node:worker_threads');
+  const bytes = peakModuleBytes(alone.accumulators, relaxed);
+  const flopPerIteration = UNROLL * alone.accumulators * flopPerOp(relaxed);
+  const iterations = Math.max(1, Math.round((alone.gflops * 1e9 * msPerTrial) / 1000 / flopPerIteration));
+  const control = new SharedArrayBuffer(4);
+  const workers = Array.from({ length: threads - 1 }, () => new Worker(TOGETHER_WORKER, { eval: true, workerData: { bytes, iterations, trials, threads, control } }));
+  try {
+    const theirs = workers.map((w) => new Promise<number[]>((resolve, reject) => (w.once('message', resolve), w.once('error', reject))));
+    const run = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports.run as (iterations: number, m: number, c: number) => number;
+    for (let i = 0; i < 30; i++) run(1000, 1, 0);
+    await new Promise((r) => setTimeout(r, 20));
+    const mine = trialsTogether(run, iterations, trials, threads, new Int32Array(control));
+    const all = [mine, ...(await Promise.all(theirs))];
+    const gflops = (ms: number) => (iterations * flopPerIteration) / (ms / 1000) / 1e9;
+    return Math.max(...mine.map((_, t) => all.reduce((sum, thread) => sum + gflops(thread[t]), 0)));
+  } finally {
+    for (const w of workers) void w.terminate();
+  }
+}
