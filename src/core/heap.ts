@@ -24,7 +24,8 @@ interface Block {
 
 /**
  * Fault injection for the tests: a global switch, read on every allocation
- * and memory grow, that makes the n-th of them fail as a full memory would.
+ * and memory grow (and result array: residentFloats), that makes the n-th
+ * of them fail as a full memory would.
  * `globalThis[Symbol.for('linformer-wasm.failAllocation')] = { at: n }`
  * arms it; `seen` counts the allocations and grows since it was armed.
  */
@@ -309,4 +310,20 @@ export class Heap {
       this.refresh();
     }
   }
+}
+
+/** Floats in a 4 KiB page. */
+const PAGE_FLOATS = 1024;
+
+/**
+ * A new zeroed Float32Array whose pages are mapped already. A large new
+ * array's memory comes from the OS untouched, and the first write to each
+ * page faults; writing one zero per page here takes those faults now, so
+ * that a later copy into it is a copy.
+ */
+export function residentFloats(length: number): Float32Array<ArrayBuffer> {
+  injectFault('a result array');
+  const a = new Float32Array(length);
+  for (let i = 0; i < length; i += PAGE_FLOATS) a[i] = 0;
+  return a;
 }

@@ -6,7 +6,7 @@
 // packing of each (batch, head), the attention, the out-projection and the
 // copies in and out; Linformer adds its sequence projection
 // (projectSequence).
-import type { Heap } from '../core/heap.js';
+import { residentFloats, type Heap } from '../core/heap.js';
 import { packedSize } from '../core/kernels.js';
 import { ScratchLayout, type Slot } from '../core/scratch.js';
 import type { MaskView, OutputTensor, TensorView } from '../core/tensor.js';
@@ -75,10 +75,14 @@ export class AttentionCall {
   private readonly threadScratch: Slot;
   private readonly scratch: AttentionScratch;
   private readonly weights: Slot | null;
+  private readonly weightFloats: number;
   private readonly average: boolean;
   /** Work on the calling thread before the first step: the copies in, and rows the steps do not write. */
   private readonly copies: (() => void)[] = [];
   private result: AttentionResult | null = null;
+  /** The arrays the copy out fills, made beside the first parallel step. */
+  private outputData: Float32Array<ArrayBuffer> | null = null;
+  private weightsData: Float32Array<ArrayBuffer> | null = null;
   /** Steps that need placed buffers, added by place(). */
   private readonly deferred: (() => void)[] = [];
 
@@ -111,12 +115,19 @@ export class AttentionCall {
     this.vHeads = layout.floats(N * H * Plan.headFloats(P, d));
     this.scratch = attentionScratch(N, L, H, P, E, scoreBlockFloats, weights?.average ?? false);
     this.threadScratch = layout.floats((this.scratch.bytesPerThread / 4) * threadsInUse());
-    this.weights = weights === null ? null : layout.floats(weights.average ? N * L * P : N * H * L * P);
+    this.weightFloats = weights === null ? 0 : weights.average ? N * L * P : N * H * L * P;
+    this.weights = weights === null ? null : layout.floats(this.weightFloats);
     this.average = weights?.average ?? true;
     // The first step: every copy in, and the rows no later step writes.
     this.plan.onCaller('copy in', () => {
       for (const [t, slot] of this.inputSlots) this.heap.write(slot.ptr, t.data);
       for (const c of this.copies) c();
+    });
+    // The arrays returned, made while the workers start on the first step:
+    // mapping a large new array's pages costs more than the copy out into it.
+    this.plan.onCallerBeside(() => {
+      this.outputData = residentFloats(N * L * E);
+      if (this.weights) this.weightsData = residentFloats(this.weightFloats);
     });
   }
 
@@ -241,15 +252,22 @@ export class AttentionCall {
     return this.result!;
   }
 
+  /** `floats` at `ptr` into `into` (made beside the first step), or a new array where no step came before. */
+  private copyOut(ptr: number, into: Float32Array<ArrayBuffer> | null, floats: number): Float32Array<ArrayBuffer> {
+    if (into === null) return this.heap.read(ptr, floats);
+    this.heap.readInto(ptr, into);
+    return into;
+  }
+
   private readResult(): AttentionResult {
     const { N, L, E, H, batched, batchFirst } = this.dims;
     // The out-projection wrote the output in its final layout (a batch of one is alike either way).
-    const output = { data: this.heap.read(this.out.ptr, N * L * E), dims: !batched ? [L, E] : batchFirst ? [N, L, E] : [L, N, E] };
+    const output = { data: this.copyOut(this.out.ptr, this.outputData, N * L * E), dims: !batched ? [L, E] : batchFirst ? [N, L, E] : [L, N, E] };
     let weights: OutputTensor | null = null;
     if (this.weights) {
       const P = this.P;
       const dims = this.average ? [N, L, P] : [N, H, L, P];
-      weights = { data: this.heap.read(this.weights.ptr, dims.reduce((a, b) => a * b, 1)), dims: batched ? dims : dims.slice(1) };
+      weights = { data: this.copyOut(this.weights.ptr, this.weightsData, this.weightFloats), dims: batched ? dims : dims.slice(1) };
     }
     return { output, weights };
   }

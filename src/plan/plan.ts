@@ -142,6 +142,10 @@ export class Plan {
   readonly words = new Float64Array(PLAN_WORDS);
   /** The calling thread's closures, by step index (SERIAL steps). */
   readonly serial: ((() => void) | null)[] = [];
+  /** The calling thread's work beside a parallel step, by step index (onCallerBeside). */
+  readonly beside: ((() => void) | null)[] = [];
+  /** onCallerBeside's work, until the next step takes it. */
+  private pendingBeside: (() => void) | null = null;
   private count = 0;
   /** When the call began, for the profile. */
   readonly createdAt = performance.now();
@@ -174,7 +178,11 @@ export class Plan {
     w[at + 1] = tasks;
     w[at + 2] = STAGES.indexOf(stage);
     for (const [name, index] of Object.entries(names)) w[at + 3 + index] = args[name] ?? 0;
-    this.serial[this.count] = closure;
+    const beside = this.pendingBeside;
+    this.pendingBeside = null;
+    // A serial step runs it first: the same order, with nothing beside it to overlap.
+    this.serial[this.count] = closure && beside ? () => (beside(), closure()) : closure;
+    this.beside[this.count] = closure ? null : beside;
     this.count++;
     w[0] = this.count;
   }
@@ -182,6 +190,18 @@ export class Plan {
   /** Work only the calling thread can do: copying the caller's arrays in and out. */
   onCaller(stage: Stage, body: () => void): void {
     this.push(StepKind.serial, 1, stage, {}, {}, body);
+  }
+
+  /**
+   * Work only the calling thread can do, which the next step does not
+   * read: the caller does it as that step starts, while the workers begin
+   * on the step's tasks, which it then helps to finish. Claiming tasks as
+   * they come, the workers take over the caller's share meanwhile, so the
+   * work is not serial. On one thread it runs before the step's tasks.
+   */
+  onCallerBeside(body: () => void): void {
+    const before = this.pendingBeside;
+    this.pendingBeside = before ? () => (before(), body()) : body;
   }
 
   gemm(stage: Stage, g: GemmSpec): void {

@@ -42,6 +42,7 @@ export function runPlan(heap: Heap, plan: Plan): void {
   } else {
     for (let s = 0; s < plan.steps; s++) {
       const serial = plan.serial[s];
+      plan.beside[s]?.();
       if (serial) serial();
       else for (let t = 0, tasks = plan.tasksOf(s); t < tasks; t++) runTask(ctx, plan.words, Plan.at(s), t);
       if (hook) stepEnds.push(performance.now());

@@ -100,6 +100,8 @@ export interface Participant {
   waiter: Waiter;
   /** The calling thread's closures (SERIAL steps); workers have none and skip them. */
   serial: ((() => void) | null)[] | null;
+  /** The calling thread's work beside parallel steps (Plan.onCallerBeside), run before it claims their tasks; null for workers. */
+  beside: ((() => void) | null)[] | null;
   /** Called while waiting at a barrier, with the step; may throw to give the plan up (the caller's stall check). */
   onWait?: (step: number) => void;
   /** Receives the error of a task of this thread that threw (the calling thread keeps it to rethrow). */
@@ -133,6 +135,15 @@ export function participate(p: Participant): void {
         // Fault injection: stop this worker for good while it holds a task.
         Atomics.add(ctl, next, 1);
         throw new WorkerCrash();
+      }
+      const beside = p.beside?.[s];
+      if (beside) {
+        try {
+          beside();
+        } catch (e) {
+          fail(p, e);
+          return;
+        }
       }
       for (;;) {
         if (Atomics.load(ctl, Ctl.abort) === 1) return;

@@ -166,6 +166,7 @@ export class ThreadPool {
       message: this.message,
       waiter: this.waiter,
       serial: plan.serial,
+      beside: plan.beside,
       onWait: watch,
       onError: (e) => (error = e),
       stepEnds,

@@ -62,6 +62,7 @@ export function runWorker(start: WorkerStart, host: WorkerHost): void {
     message: new Uint8Array(start.shared.message),
     waiter: start.spin ? sleepingWaiter : blockingWaiter,
     serial: null,
+    beside: null,
   };
   let seen = Atomics.load(ctl, Ctl.generation);
   host.reply({ ready: true });
