@@ -252,22 +252,21 @@ export class AttentionCall {
     return this.result!;
   }
 
-  /** `floats` at `ptr` into `into` (made beside the first step), or a new array where no step came before. */
-  private copyOut(ptr: number, into: Float32Array<ArrayBuffer> | null, floats: number): Float32Array<ArrayBuffer> {
-    if (into === null) return this.heap.read(ptr, floats);
-    this.heap.readInto(ptr, into);
-    return into;
+  /** The floats at `ptr` into `into`, an array made beside the first step (the plan runs that work before the copy out in any case). */
+  private copyOut(ptr: number, into: Float32Array<ArrayBuffer> | null): Float32Array<ArrayBuffer> {
+    this.heap.readInto(ptr, into!);
+    return into!;
   }
 
   private readResult(): AttentionResult {
     const { N, L, E, H, batched, batchFirst } = this.dims;
     // The out-projection wrote the output in its final layout (a batch of one is alike either way).
-    const output = { data: this.copyOut(this.out.ptr, this.outputData, N * L * E), dims: !batched ? [L, E] : batchFirst ? [N, L, E] : [L, N, E] };
+    const output = { data: this.copyOut(this.out.ptr, this.outputData), dims: !batched ? [L, E] : batchFirst ? [N, L, E] : [L, N, E] };
     let weights: OutputTensor | null = null;
     if (this.weights) {
       const P = this.P;
       const dims = this.average ? [N, L, P] : [N, H, L, P];
-      weights = { data: this.copyOut(this.weights.ptr, this.weightsData, this.weightFloats), dims: batched ? dims : dims.slice(1) };
+      weights = { data: this.copyOut(this.weights.ptr, this.weightsData), dims: batched ? dims : dims.slice(1) };
     }
     return { output, weights };
   }
