@@ -304,9 +304,12 @@ export function projectSequence(
     proj: number; ldp: number; k: number; S1: number; bias: number;
     N: number; packed: number;
     perHead?: { H: number; projBytes: number };
+    /** A second projection of the same x and with the same bias, its out and proj these many bytes from the first's. */
+    second?: { outBytes: number; projBytes: number };
   },
 ): void {
   const ph = p.perHead;
+  if (ph && p.second) throw new Error('linformer-wasm: projectSequence: a second projection per head is not planned');
   const width = ph ? p.cols / ph.H : p.cols;
   const packedBytes = packedSize(p.S1, width) * 4;
   const heads = ph?.H ?? 1;
@@ -315,10 +318,13 @@ export function projectSequence(
     outer: { count: p.N, out: heads * packedBytes, b: p.xBatchBytes },
     inner: ph ? { count: heads, out: packedBytes, b: width * 4 } : undefined,
   });
+  const items = { count: p.N, c: p.outBatchBytes, b: heads * packedBytes };
+  // Both projections of one x in one step: it is packed once, and one barrier fewer.
+  const second = p.second && { count: 2, c: p.second.outBytes, a: p.second.projBytes };
   plan.gemm('sequence projection', {
     c: p.out, ldc: p.ldo, a: p.proj, lda: p.ldp, b: p.packed, m: p.k, n: width, k: p.S1, rowBias: p.bias,
-    outer: { count: p.N, c: p.outBatchBytes, b: heads * packedBytes },
-    inner: ph ? { count: heads, c: width * 4, a: ph.projBytes, b: packedBytes } : undefined,
+    outer: second ?? items,
+    inner: second ? items : ph ? { count: heads, c: width * 4, a: ph.projBytes, b: packedBytes } : undefined,
   });
 }
 

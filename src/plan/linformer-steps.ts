@@ -83,20 +83,30 @@ export function projectInputsFirst(call: AttentionCall, inputs: Inputs, S1: numb
     };
     widen(xk, inputs.key, kdim);
     if (!sameInput) widen(xv, inputs.value, vdim);
-    const along = (out: Slot, x: Slot, width: number, proj: number) =>
+    const along = (out: Slot, x: Slot, width: number, proj: number, second?: { outBytes: number; projBytes: number }) =>
       projectSequence(plan, {
         out: out.ptr, outBatchBytes: k * width * 4, ldo: width,
         x: x.ptr, xBatchBytes: S1 * width * 4, ldx: width, cols: width,
-        proj, ldp: w.seqLen, k, S1, bias: 0, N, packed: packed.ptr,
+        proj, ldp: w.seqLen, k, S1, bias: 0, N, packed: packed.ptr, second,
       });
-    along(ek, xk, wk, w.e);
-    if (!sameProjection) along(ev, xv, wv, w.f);
-    const inProject = (out: Slot, x: Slot, width: number, weights: number, bias: number) =>
-      plan.gemm('in-projection', {
-        c: out.ptr, ldc: E, a: x.ptr, lda: width, b: weights, m: k, n: E, k: width, rowBias: bias,
-        outer: { count: N, c: call.P * E * 4, a: k * width * 4 },
-      });
-    inProject(kProj, ek, wk, w.packedAugK, w.biasE);
-    inProject(vProj, ev, wv, w.packedAugV, w.biasF);
+    if (sameProjection) along(ek, xk, wk, w.e);
+    // One input, two projections: E·X̃ and F·X̃ in one step over X̃ packed once.
+    else if (sameInput) along(ek, xk, wk, w.e, { outBytes: ev.ptr - ek.ptr, projBytes: w.f - w.e });
+    else {
+      along(ek, xk, wk, w.e);
+      along(ev, xv, wv, w.f);
+    }
+    const inProjection = (out: Slot, x: Slot, width: number, weights: number, bias: number) => ({
+      c: out.ptr, ldc: E, a: x.ptr, lda: width, b: weights, m: k, n: E, k: width, rowBias: bias,
+    });
+    const items = (width: number) => ({ count: N, c: call.P * E * 4, a: k * width * 4 });
+    if (wk === wv && (w.biasE === 0) === (w.biasF === 0)) {
+      // The key and value in-projections have one shape: one step, each value item these many bytes from its key item.
+      const pair = { count: 2, c: vProj.ptr - kProj.ptr, a: ev.ptr - ek.ptr, b: w.packedAugV - w.packedAugK, bias: w.biasF - w.biasE };
+      plan.gemm('in-projection', { ...inProjection(kProj, ek, wk, w.packedAugK, w.biasE), outer: pair, inner: items(wk) });
+    } else {
+      plan.gemm('in-projection', { ...inProjection(kProj, ek, wk, w.packedAugK, w.biasE), outer: items(wk) });
+      plan.gemm('in-projection', { ...inProjection(vProj, ev, wv, w.packedAugV, w.biasF), outer: items(wv) });
+    }
   };
 }
