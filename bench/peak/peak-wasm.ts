@@ -94,10 +94,16 @@ export interface PeakResult {
 const flopPerOp = (relaxed: boolean) => (relaxed ? 8 : 4);
 
 /**
- * Measures one variant. Warms the function up in short calls first: V8 starts
- * wasm in its baseline tier and a running call never switches to the
- * optimised code, so only calls made after tier-up count.
+ * Short calls of the loop, then a pause for the optimising compile to land:
+ * V8 starts wasm in its baseline tier and a running call never switches to
+ * the optimised code, so only calls made after tier-up count.
  */
+function warmUp(run: (iterations: number, m: number, c: number) => number): Promise<void> {
+  for (let i = 0; i < 30; i++) run(1000, 1, 0);
+  return new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/** Measures one variant, warmed up first (warmUp). */
 export async function measurePeak(relaxed: boolean, msPerTrial: number, trials = 5): Promise<PeakResult> {
   const byAccumulators: Record<number, number> = {};
   for (const accumulators of [8, 10, 12, 14]) {
@@ -105,8 +111,7 @@ export async function measurePeak(relaxed: boolean, msPerTrial: number, trials =
     const run = instance.exports.run as (iterations: number, m: number, c: number) => number;
     const flopPerIteration = UNROLL * accumulators * flopPerOp(relaxed);
     let iterations = 1000;
-    for (let i = 0; i < 30; i++) run(iterations, 1, 0);
-    await new Promise((r) => setTimeout(r, 20)); // let the optimising compile land
+    await warmUp(run);
     // size a trial to about msPerTrial
     for (;;) {
       const t0 = performance.now();
@@ -138,8 +143,8 @@ const TOGETHER_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { bytes, iterations, trials, threads, control } = workerData;
 const run = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports.run;
-for (let i = 0; i < 30; i++) run(1000, 1, 0);
-setTimeout(() => parentPort.postMessage(trialsTogether(run, iterations, trials, threads, new Int32Array(control))), 20);
+warmUp(run).then(() => parentPort.postMessage(trialsTogether(run, iterations, trials, threads, new Int32Array(control))));
+${warmUp.toString()}
 ${trialsTogether.toString()}
 `;
 
@@ -172,8 +177,7 @@ export async function measurePeakTogether(relaxed: boolean, alone: PeakResult, t
   try {
     const theirs = workers.map((w) => new Promise<number[]>((resolve, reject) => (w.once('message', resolve), w.once('error', reject))));
     const run = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports.run as (iterations: number, m: number, c: number) => number;
-    for (let i = 0; i < 30; i++) run(1000, 1, 0);
-    await new Promise((r) => setTimeout(r, 20));
+    await warmUp(run);
     const mine = trialsTogether(run, iterations, trials, threads, new Int32Array(control));
     const all = [mine, ...(await Promise.all(theirs))];
     const gflops = (ms: number) => (iterations * flopPerIteration) / (ms / 1000) / 1e9;
