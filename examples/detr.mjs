@@ -9,7 +9,11 @@ import { init, backendInfo, LinearMultiheadAttention, MultiheadAttention, memory
 const H_MAP = 25, W_MAP = 34;
 const L = H_MAP * W_MAP; // 850
 const E = 256, HEADS = 8, K = 64;
-const RUNS = 9;
+const WARMUP_MS = 200;
+const MEASURE_MS = 600;
+const MIN_RUNS = 9;
+/** Runs timed per figure, for the header. */
+const runs = [];
 
 function randn(n, seed) {
   let s = seed >>> 0;
@@ -24,14 +28,20 @@ function median(xs) {
   return s[s.length >> 1];
 }
 
+/**
+ * Median ms of fn: warmed up first for WARMUP_MS (the workers' code is
+ * optimised by then, and the machine at speed), then timed for about
+ * MEASURE_MS, at least MIN_RUNS runs.
+ */
 function time(fn) {
-  fn(); // warm-up
+  for (const end = performance.now() + WARMUP_MS; performance.now() < end; ) fn();
   const ms = [];
-  for (let i = 0; i < RUNS; i++) {
+  for (const end = performance.now() + MEASURE_MS; ms.length < MIN_RUNS || performance.now() < end; ) {
     const t = performance.now();
     fn();
     ms.push(performance.now() - t);
   }
+  runs.push(ms.length);
   return median(ms);
 }
 
@@ -73,7 +83,7 @@ const sameBits = Object.keys(one.out).every((k) => Buffer.compare(Buffer.from(on
 const fmt = (d) => `(${d.join(', ')})`;
 const cols = (k, digits = 2) => `${many.ms[k].toFixed(digits).padStart(8)} ms ${one.ms[k].toFixed(digits).padStart(8)} ms`;
 console.log(`linformer-wasm: DETR encoder self-attention, ${H_MAP}×${W_MAP} feature map → L = S = ${L}, E = ${E}, ${HEADS} heads`);
-console.log(`wasm build: ${backendInfo().build}, init ${initMs.toFixed(1)} ms, median of ${RUNS} runs`);
+console.log(`wasm build: ${backendInfo().build}, init ${initMs.toFixed(1)} ms, medians of ${Math.min(...runs)}–${Math.max(...runs)} runs after ${WARMUP_MS} ms of warm-up`);
 console.log(`                                   ${`${threads} thread${threads > 1 ? 's' : ''}`.padStart(9)}    1 thread`);
 console.log(`  Linformer (k = ${K}, layerwise) ${cols('linformer')}   output ${fmt(many.out.linformer.dims)}`);
 console.log(`  standard attention             ${cols('standard')}   output ${fmt(many.out.standard.dims)}`);
