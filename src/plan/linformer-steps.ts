@@ -18,6 +18,7 @@ export interface LinformerParts {
   e: number;
   f: number;
   separateF: boolean;
+  /** bias_e and bias_f (k floats each), always placed. */
   biasE: number;
   biasF: number;
   seqLen: number;
@@ -100,7 +101,7 @@ export function projectInputsFirst(call: AttentionCall, inputs: Inputs, S1: numb
       c: out.ptr, ldc: E, a: x.ptr, lda: width, b: weights, m: k, n: E, k: width, rowBias: bias,
     });
     const items = (width: number) => ({ count: N, c: call.P * E * 4, a: k * width * 4 });
-    if (wk === wv && (w.biasE === 0) === (w.biasF === 0)) {
+    if (wk === wv) {
       // The key and value in-projections have one shape: one step, each value item these many bytes from its key item.
       const pair = { count: 2, c: vProj.ptr - kProj.ptr, a: ev.ptr - ek.ptr, b: w.packedAugV - w.packedAugK, bias: w.biasF - w.biasE };
       plan.gemm('in-projection', { ...inProjection(kProj, ek, wk, w.packedAugK, w.biasE), outer: pair, inner: items(wk) });
