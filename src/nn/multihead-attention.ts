@@ -71,8 +71,7 @@ export class MultiheadAttention extends AttentionBase {
     call.padRows(k, P, S, this.params.get('bias_k'));
     call.padRows(v, P, S, this.params.get('bias_v'));
     call.projectQuery(this.packedQ);
-    call.projectKeys(k, inputs.key, this.kdim, P, this.packedK);
-    call.projectKeys(v, inputs.value, this.vdim, P, this.packedV);
+    call.projectKeysAndValues(k, v, P, this.packedK, this.packedV);
     const maskHeadBytes = am ? AttentionBase.attnMaskHeadBytes(am, L, P) : 0;
     call.attendAndProject(k, v, attnMask?.ptr ?? 0, maskHeadBytes, keyMask?.ptr ?? 0, this.packedOut);
     return call.run();

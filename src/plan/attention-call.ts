@@ -11,7 +11,7 @@ import { packedSize } from '../core/kernels.js';
 import { ScratchLayout, type Slot } from '../core/scratch.js';
 import type { MaskView, OutputTensor, TensorView } from '../core/tensor.js';
 import { threadsInUse } from '../threads/threads.js';
-import { attentionScratch, Plan, type AttentionScratch } from './plan.js';
+import { attentionScratch, Plan, type AttentionScratch, type GemmBatch } from './plan.js';
 import { runPlan } from './run.js';
 import type { Stage } from './steps.js';
 
@@ -184,11 +184,22 @@ export class AttentionCall {
   }
 
   /**
-   * dst (N, rowsPerBatch, E) rows [0, S) of each batch item = x·Wᵀ + b;
-   * rows from S on are left to the caller (beforeSteps).
+   * keys and values (N, rowsPerBatch, E), rows [0, S) of each batch item =
+   * key·W_kᵀ + b_k and value·W_vᵀ + b_v; rows from S on are left to the
+   * caller (beforeSteps). One step when kdim = vdim: the two are one GEMM
+   * shape, each value item a fixed number of bytes from its key item.
    */
-  projectKeys(dst: Slot, x: TensorView, features: number, rowsPerBatch: number, packed: number): void {
-    projectRows(this.plan, 'in-projection', this.input(x, this.dims.S, features), dst.ptr, rowsPerBatch, packed, this.dims.E);
+  projectKeysAndValues(keys: Slot, values: Slot, rowsPerBatch: number, packedK: number, packedV: number): void {
+    const { S, E, kdim, vdim } = this.dims;
+    const key = this.input(this.inputs.key, S, kdim);
+    const value = this.input(this.inputs.value, S, vdim);
+    if (kdim === vdim) {
+      const pair = { count: 2, c: values.ptr - keys.ptr, a: value.ptr - key.ptr, b: packedV - packedK };
+      projectRows(this.plan, 'in-projection', key, keys.ptr, rowsPerBatch, packedK, E, pair);
+    } else {
+      projectRows(this.plan, 'in-projection', key, keys.ptr, rowsPerBatch, packedK, E);
+      projectRows(this.plan, 'in-projection', value, values.ptr, rowsPerBatch, packedV, E);
+    }
   }
 
   /**
@@ -276,15 +287,18 @@ export class AttentionCall {
  * dst (N, dstRowsPerBatch, outFeatures), batch-major, rows [0, x.rows) of
  * each batch item = x·Wᵀ + b, W and b packed at `packed`. x is read where
  * it sits: a sequence-first input by its strides, so it is never
- * transposed.
+ * transposed. `pair`: the same again for a second x, dst and W, these
+ * many bytes from the first, in the same step.
  */
-export function projectRows(plan: Plan, stage: Stage, x: Rows, dst: number, dstRowsPerBatch: number, packed: number, outFeatures: number): void {
+export function projectRows(plan: Plan, stage: Stage, x: Rows, dst: number, dstRowsPerBatch: number, packed: number, outFeatures: number, pair?: GemmBatch): void {
   const { batch, row } = strides(x);
   const contiguous = !x.sequenceFirst && dstRowsPerBatch === x.rows;
+  const items = contiguous ? undefined : { count: x.N, c: dstRowsPerBatch * outFeatures * 4, a: batch * 4 };
   plan.gemm(stage, {
     c: dst, ldc: outFeatures, a: x.ptr, lda: row, b: packed,
     m: contiguous ? x.N * x.rows : x.rows, n: outFeatures, k: x.features,
-    outer: contiguous ? undefined : { count: x.N, c: dstRowsPerBatch * outFeatures * 4, a: batch * 4 },
+    outer: pair ?? items,
+    inner: pair ? items : undefined,
   });
 }
 

@@ -34,7 +34,7 @@ export interface LinformerParts {
  * sequence by E and F into kProj and vProj (N, P, E).
  */
 export function projectKeysFirst(call: AttentionCall, inputs: Inputs, S1: number, kProj: Slot, vProj: Slot, padding: Slot | null, w: LinformerParts): () => void {
-  const { N, S, E, H, kdim, vdim } = call.dims;
+  const { N, S, E, H } = call.dims;
   const kIn = call.floats(N * S1 * E);
   const vIn = call.floats(N * S1 * E);
   // One packed buffer serves both projections, one after the other.
@@ -42,8 +42,7 @@ export function projectKeysFirst(call: AttentionCall, inputs: Inputs, S1: number
   return () => {
     call.padRows(kIn, S1, S, w.biasK);
     call.padRows(vIn, S1, S, w.biasV);
-    call.projectKeys(kIn, inputs.key, kdim, S1, w.packedK);
-    call.projectKeys(vIn, inputs.value, vdim, S1, w.packedV);
+    call.projectKeysAndValues(kIn, vIn, S1, w.packedK, w.packedV);
     if (padding) call.plan.zeroMaskedRows({ k: kIn.ptr, v: vIn.ptr, mask: padding.ptr, N, S, S1, E });
     const along = (out: Slot, x: Slot, proj: number, bias: number) =>
       projectSequence(call.plan, {
