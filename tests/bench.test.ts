@@ -14,6 +14,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 interface Engine {
   id: string;
   medianMs?: number;
+  gemmTile?: string;
   error?: string;
   check?: { maxAbsDiff: number; relativeError: number; agrees: boolean };
 }
@@ -37,6 +38,7 @@ test('npm run bench runs on a tiny config', { timeout: 180_000 }, () => {
     assert.match(run.stdout, /### SGEMM/);
     assert.match(run.stdout, /All outputs agree\./);
     assert.match(run.stdout, /### Two threads/);
+    if (JSON.parse(readFileSync(json, 'utf8')).meta.relaxedAvailable) assert.match(run.stdout, /its 1T and 2T instances chose (the same tile|different tiles)/);
 
     const data = JSON.parse(readFileSync(json, 'utf8'));
     assert.deepEqual(data.failures, []);
@@ -57,6 +59,10 @@ test('npm run bench runs on a tiny config', { timeout: 180_000 }, () => {
         assert.ok(ids.includes('package'));
         if (group === 'simd') assert.ok(ids.includes('js'), 'the plain-JS reference ran');
         if (group.endsWith('2')) assert.ok(ids.includes('package-1t') && ids.some((id) => id.startsWith('ort2')), `${group}: ${ids.join(', ')}`);
+        // the GEMM tile each instance of the package chose is recorded beside its times
+        for (const e of engines.filter((x) => x.id.startsWith('package'))) {
+          assert.match(e.gemmTile ?? '', group.startsWith('simd') ? /^4x8$/ : /^(4x8|6x8)$/, `${kind} ${group} ${e.id}: gemmTile`);
+        }
         // every engine but the reference itself was checked, and agrees
         for (const e of engines.filter((x) => !(group === 'simd' && x.id === 'package'))) {
           assert.ok(e.check, `${kind} ${group} ${e.id} was checked`);

@@ -141,6 +141,7 @@ export function packageAttention(lw: Package, s: AttentionSetup, { userWeightsOn
     // its workers sleep in Atomics.wait, after half a millisecond's spin at the barrier
     settle: threaded ? () => settleProcess(PACKAGE_SETTLE_FIXED_MS) : undefined,
     dispose: () => module.dispose(),
+    gemmTile: lw.backendInfo().gemmTile,
   };
   return {
     engine,

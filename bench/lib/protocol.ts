@@ -110,6 +110,8 @@ export interface EngineResult {
   identicalTo1T?: boolean;
   /** Threaded engines: the waits after their timed runs until the process was idle again, excluded from timesMs. */
   settle?: SettleFigures;
+  /** The package: the GEMM tile its init() chose (backendInfo().gemmTile), which the relaxed build times per instance. */
+  gemmTile?: string;
 }
 
 /** How long the process took to go idle after an engine's timed runs (see timing.ts). */

@@ -363,8 +363,33 @@ function threadsSection(res: AttentionResult[], shapes: AttentionShape[], title:
       '(The 1-thread figures of the attention table come from other processes and enter no ratio here; onnxruntime-web cannot run 1 and 2 threads in one process.) ' +
       `After each run of a threaded engine, before the next run of any engine, the process waits ${how}: ${waits.length ? waits.join('; ') : 'no waits recorded'}. ` +
       `These waits are outside every timed interval. Each timed run of every engine here directly follows untimed runs of the same engine for ${RESUME_MS} ms (at least one run), as in a loop of calls: onnxruntime-web's threads are then still spinning from them, the package's workers, which stay awake 2 ms after a call before they sleep, are awake too, every engine finds its weights in cache, and the machine is back at speed after the idle wait. ` +
-      'Each ratio cell: plain SIMD build / relaxed-SIMD build; the target cell gives the bar (one number: both builds).',
+      'Each ratio cell: plain SIMD build / relaxed-SIMD build; the target cell gives the bar (one number: both builds).' +
+      tilesText(res, shapes),
   ].join('\n');
+}
+
+/**
+ * Which GEMM register tile the relaxed build's 1T and 2T instances chose:
+ * each times both tiles at init() (the plain build always takes 4x8), so
+ * that a 2T over 1T ratio of two instances that chose differently shows.
+ */
+function tilesText(res: AttentionResult[], shapes: AttentionShape[]): string {
+  const chosen = new Set<string>();
+  const differ: string[] = [];
+  for (const s of shapes) {
+    for (const kind of ['linformer', 'standard'] as const) {
+      const one = engine(res, s.name, kind, 'relaxed2', PACKAGE_1T)?.gemmTile;
+      const two = engine(res, s.name, kind, 'relaxed2', 'package')?.gemmTile;
+      if (!one || !two) continue;
+      chosen.add(one).add(two);
+      if (one !== two) differ.push(`${s.name} ${KIND_NAME[kind]} (1T ${one}, 2T ${two})`);
+    }
+  }
+  if (chosen.size === 0) return '';
+  const lead = " The relaxed build times its GEMM register tile at init(), in each instance of its own:";
+  return differ.length === 0
+    ? `${lead} here its 1T and 2T instances chose the same tile, ${[...chosen].join(' or ')}, in every config.`
+    : `${lead} its 1T and 2T instances chose different tiles in ${differ.join(', ')}, whose 2T over 1T ratios therefore compare two tiles.`;
 }
 
 function throughputSection(data: RunData): string {

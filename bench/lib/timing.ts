@@ -28,6 +28,8 @@ export interface TimedEngine {
    */
   settle?(): Promise<Settled>;
   dispose?(): unknown;
+  /** The package: the GEMM tile its init() chose, recorded beside its times. */
+  gemmTile?: string;
 }
 
 export interface Settled {
@@ -148,7 +150,7 @@ export async function measureEngines(engines: TimedEngine[], inputs: Float32Arra
   const runs = new Map<TimedEngine, number>();
   const times = new Map<TimedEngine, number[]>();
   const settles = new Map<TimedEngine, Settled[]>();
-  for (const e of engines) results.set(e, { id: e.id, label: e.label });
+  for (const e of engines) results.set(e, { id: e.id, label: e.label, ...(e.gemmTile ? { gemmTile: e.gemmTile } : {}) });
   /** The engine that ran last, whose threads may still be busy, and whether that was a timed run. */
   let last: { e: TimedEngine; timed: boolean } | undefined;
   /** Before any run: waits for the engine that ran last to settle (the waits after timed runs are recorded). */
