@@ -314,7 +314,7 @@ export class LinearMultiheadAttention extends AttentionBase {
     const attnMask = am ? call.additiveMask(am, AttentionBase.attnMaskRows(am, L), amWidth) : null;
     const padding = kpm ? call.maskCopy(kpm) : null;
     const order = this.projectionOrder(S1, inputs) === 'inputs' ? projectInputsFirst : projectKeysFirst;
-    const project = order(call, inputs, S1, kProj, vProj, padding, this.wasmParts());
+    const project = order(call, S1, kProj, vProj, padding, this.wasmParts());
     call.place(AttentionBase.callContext(inputs.query, inputs.key, settings.need, settings.average));
 
     // Row k of the projected keys and values, with addZeroAttn: the zero-attention row.

@@ -95,7 +95,8 @@ export class AttentionCall {
     private readonly heap: Heap,
     call: string,
     readonly dims: CallDims,
-    private readonly inputs: Inputs,
+    /** query, key and value as the module read them. */
+    readonly inputs: Inputs,
     readonly P: number,
     weights: { average: boolean } | null,
     scoreBlockFloats: number,

@@ -5,7 +5,7 @@
 // be added once the call is placed.
 import type { Slot } from '../core/scratch.js';
 import type { TensorView } from '../core/tensor.js';
-import { projectSequence, sequencePackFloats, strides, type AttentionCall, type Inputs } from './attention-call.js';
+import { projectSequence, sequencePackFloats, strides, type AttentionCall } from './attention-call.js';
 
 /** What the plan reads of a Linformer module in wasm, and its sizes. */
 export interface LinformerParts {
@@ -33,7 +33,7 @@ export interface LinformerParts {
  * row S), zero the rows of padded positions, then project them along the
  * sequence by E and F into kProj and vProj (N, P, E).
  */
-export function projectKeysFirst(call: AttentionCall, inputs: Inputs, S1: number, kProj: Slot, vProj: Slot, padding: Slot | null, w: LinformerParts): () => void {
+export function projectKeysFirst(call: AttentionCall, S1: number, kProj: Slot, vProj: Slot, padding: Slot | null, w: LinformerParts): () => void {
   const { N, S, E, H } = call.dims;
   const kIn = call.floats(N * S1 * E);
   const vIn = call.floats(N * S1 * E);
@@ -62,8 +62,9 @@ export function projectKeysFirst(call: AttentionCall, inputs: Inputs, S1: number
  * only the k projected rows are in-projected, by the augmented weights
  * [Wᵀ; b; bias_k]:  E·(X·Wᵀ + 1·bᵀ) = (E·X)·Wᵀ + (E·1)·bᵀ.
  */
-export function projectInputsFirst(call: AttentionCall, inputs: Inputs, S1: number, kProj: Slot, vProj: Slot, padding: Slot | null, w: LinformerParts): () => void {
+export function projectInputsFirst(call: AttentionCall, S1: number, kProj: Slot, vProj: Slot, padding: Slot | null, w: LinformerParts): () => void {
   const { N, S, E, kdim, vdim } = call.dims;
+  const inputs = call.inputs;
   const k = w.projK;
   const wk = kdim + 2;
   const wv = vdim + 2;
