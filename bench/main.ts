@@ -39,7 +39,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { AttentionResult, BrowserPageJob, EngineResult, Group, Job, JobResult, ReferenceResult, TimingPolicy, WorkerMessage } from './lib/protocol.js';
-import { buildOf, measuresPackage, PACKAGE_1T, threadsOf } from './lib/protocol.js';
+import { buildOf, measuresPackage, PACKAGE_1T, PROFILE_BUDGET_MS, threadsOf } from './lib/protocol.js';
 import { attentionFlops, parseShapes, type AttentionShape } from './lib/shapes.js';
 import { compareOutputs } from './lib/compare.js';
 import { pickRows } from './lib/spot-check.js';
@@ -365,7 +365,7 @@ async function main(): Promise<void> {
     for (const { shape, kind } of attentionJobs()) {
       for (const group of withRelaxed(['simd', 'simd2', 'relaxed', 'relaxed2'])) {
         const threads = threadsOf(group);
-        const job: Job = { type: 'profile', group: buildOf(group), threads, shape, kind, runs: opts.quick ? 3 : 7, withOrt: group === 'simd' };
+        const job: Job = { type: 'profile', group: buildOf(group), threads, shape, kind, runs: opts.quick ? 3 : 7, budgetMs: opts.quick ? 0 : PROFILE_BUDGET_MS, withOrt: group === 'simd' };
         plan.push({ title: `profile · ${shape.name} · ${kind} · ${buildOf(group)} ${threads}T`, job, execArgv: argvOf(group) });
       }
     }

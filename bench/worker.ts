@@ -22,7 +22,7 @@ import type {
   TimingPolicy,
   WorkerMessage,
 } from './lib/protocol.js';
-import { buildOf } from './lib/protocol.js';
+import { buildOf, PROFILE_MAX_PASSES } from './lib/protocol.js';
 import { compareOutputs } from './lib/compare.js';
 import { jsAttention, pickRows, referenceAttention, sampleRows, SPOT_ROWS } from './lib/spot-check.js';
 import { measureEngines, rotatingInputs, type TimedEngine } from './lib/timing.js';
@@ -250,13 +250,14 @@ async function profileJob(job: Extract<Job, { type: 'profile' }>): Promise<Profi
   const runs = performance.now() - w0 > 2000 ? Math.min(3, job.runs) : job.runs;
   hook.take();
   const passes: PassProfile[] = [];
-  for (let r = 0; r < runs; r++) {
-    progress(`linformer-wasm: run ${r + 1}/${runs}`);
+  // Short passes: as many as fill the budget, so that a stall of one thread in a few of them moves no median.
+  for (const t0 = performance.now(); passes.length < PROFILE_MAX_PASSES && (passes.length < runs || performance.now() - t0 < job.budgetMs); ) {
+    progress(`linformer-wasm: run ${passes.length + 1}`);
     p.engine.run(x);
     passes.push(hook.take());
   }
   const info = lw.backendInfo();
-  const result: ProfileResult = { type: 'profile', config: shape.name, kind, build: info.build, threads: info.threads, ...medianPass(passes) };
+  const result: ProfileResult = { type: 'profile', config: shape.name, kind, build: info.build, threads: info.threads, passes: passes.length, ...medianPass(passes) };
   if (job.withOrt) {
     const policy: TimingPolicy = { budgetMs: 1000, minRuns: job.runs, maxRuns: 50, warmupMs: 100, prewarmMs: 100 };
     const timeOrt = async (what: string, create: () => Promise<TimedEngine>, input: Float32Array) => {

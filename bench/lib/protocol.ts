@@ -85,7 +85,8 @@ export type Job =
   | { type: 'sweep'; group: 'simd'; sweep: SweepSpec; kind: AttentionKind; timing: TimingPolicy }
   | { type: 'cold'; engine: 'package' | 'ort'; group: 'simd' | 'relaxed'; shape: AttentionShape; kind: AttentionKind }
   | { type: 'table3'; group: 'simd' | 'relaxed'; spec: Table3Spec; timing: TimingPolicy }
-  | { type: 'profile'; group: Build; threads: 1 | 2; shape: AttentionShape; kind: AttentionKind; runs: number; withOrt: boolean }
+  /** profile: at least `runs` passes, and more until they add up to `budgetMs` (at most PROFILE_MAX_PASSES). */
+  | { type: 'profile'; group: Build; threads: 1 | 2; shape: AttentionShape; kind: AttentionKind; runs: number; budgetMs: number; withOrt: boolean }
   /** --browser: the float64 reference output for the input the pages get first (a few rows where the whole is too slow). */
   | { type: 'reference'; shape: AttentionShape; kind: AttentionKind; outDir: string };
 
@@ -210,6 +211,10 @@ export interface Table3Result {
   linformer: { n: number; k: number; medianMs: number; runs: number }[];
 }
 
+/** --profile: passes of one process add up to about this much at least, and number at most PROFILE_MAX_PASSES. */
+export const PROFILE_BUDGET_MS = 1000;
+export const PROFILE_MAX_PASSES = 500;
+
 export interface ProfileResult {
   type: 'profile';
   config: string;
@@ -217,6 +222,8 @@ export interface ProfileResult {
   build: string;
   /** Threads in use (backendInfo().threads). */
   threads: number;
+  /** Passes the medians are of. */
+  passes: number;
   /** Median of the whole forward pass, as the package's profile hook reports it. */
   totalMs: number;
   /** Median per stage (the hook's steps summed by stage); 'other' is the rest of the pass. */

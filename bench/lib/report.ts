@@ -1,7 +1,7 @@
 // The markdown tables printed at the end of a run (ready to paste into the
 // README), and the chart's series.
 import type { AttentionResult, Build, ColdResult, EngineResult, GemmResult, Group, PeakFigures, ProfileResult, SweepResult, Table3Result, TimingPolicy } from './protocol.js';
-import { PACKAGE_1T } from './protocol.js';
+import { PACKAGE_1T, PROFILE_BUDGET_MS } from './protocol.js';
 import { RESUME_MS, SETTLE_CAP_MS, SETTLE_IDLE_CORES, SETTLE_WINDOW_MS } from './timing.js';
 import { STAGES } from './stages.js';
 import { attentionFlops, type AttentionKind, type AttentionShape, type PerBuild, type Shapes } from './shapes.js';
@@ -693,6 +693,15 @@ export function table3Section(data: RunData): string {
   ].join('\n');
 }
 
+/** The fewest and most passes the profile's medians are of, e.g. "7–500". */
+function passRange(profile: ProfileResult[]): string {
+  const counts = profile.map((p) => p.passes).filter((n) => n !== undefined);
+  if (counts.length === 0) return 'several';
+  const lo = Math.min(...counts);
+  const hi = Math.max(...counts);
+  return lo === hi ? `${lo}` : `${lo}–${hi}`;
+}
+
 /** The profile columns: each build at 1 and 2 threads. */
 const PROFILE_COLUMNS = [
   { build: 'simd', threads: 1 },
@@ -739,7 +748,9 @@ function profileSection(data: RunData): string {
     '',
     table(['config', 'attention', 'stage', 'linformer-wasm simd 1T', 'simd 2T', 'relaxed 1T', 'relaxed 2T', 'ORT 1T (estimate)'], rows),
     '',
-    "Package stages: the steps its forward pass reports to the profile hook (globalThis[Symbol.for('linformer-wasm.profile')]), summed by stage, medians of several passes; " +
+    "Package stages: the steps its forward pass reports to the profile hook (globalThis[Symbol.for('linformer-wasm.profile')]), summed by stage, " +
+      `medians of the passes of one process per column (${passRange(data.profile)} passes${data.meta.quick ? ', --quick' : `: at least 7, or 3 where a pass takes seconds, and more until they fill about ${PROFILE_BUDGET_MS / 1000} s`}); ` +
+      "the 2T over 1T row divides medians of two processes run one after the other, so it moves with the machine more than the two-thread table of the main run, whose instances are timed in turn in one process; " +
       "'other' is the pass minus all its steps. Where its Linformer projects the inputs along the sequence first, that step also holds the k and v in-projections (on k rows). " +
       'Serial: the pass minus the steps that ran on two threads or more (at 1 thread: minus the steps the pool would split, all but copy in and copy out), as a share of the pass. ' +
       'Busy per thread: the time each thread computed in the steps, the caller first. ' +
