@@ -174,6 +174,9 @@ class Progress {
   }
 }
 
+/** How long a job's process may take to exit after its answer before it is killed. */
+const EXIT_GRACE_MS = 10_000;
+
 function runJob(job: Job, execArgv: string[], execPath: string, onProgress: (text: string) => void): Promise<JobResult> {
   return new Promise((resolve, reject) => {
     const child = fork(workerPath, [], { execPath, execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], cwd: root });
@@ -182,17 +185,25 @@ function runJob(job: Job, execArgv: string[], execPath: string, onProgress: (tex
       stderr = (stderr + d).slice(-4000);
     });
     let settled = false;
+    let reaper: NodeJS.Timeout | undefined;
+    const settle = () => {
+      settled = true;
+      // Its answer is in: a process that then does not exit is ended (Node's
+      // exit can deadlock on a background compile: nodejs/node#54918).
+      reaper = setTimeout(() => child.kill('SIGKILL'), EXIT_GRACE_MS);
+    };
     child.on('message', (msg: WorkerMessage) => {
       if (msg.type === 'progress') onProgress(msg.text);
       else if (msg.type === 'result') {
-        settled = true;
+        settle();
         resolve(msg.result);
       } else {
-        settled = true;
+        settle();
         reject(new Error(msg.message));
       }
     });
     child.on('exit', (code, signal) => {
+      clearTimeout(reaper);
       if (!settled) reject(new Error(`worker exited (${signal ?? code}) without a result${stderr ? `:\n${stderr.trim()}` : ''}`));
     });
     child.send(job);
