@@ -739,8 +739,6 @@ function profileSection(data: RunData): string {
       row('serial (pass − parallel steps)', (p) => share(p?.serialMs, p));
       row('busy per thread', (p) => (p?.busyMs ? p.busyMs.map(fmtMs).join(' / ') : ''));
       row('**total**', (p) => fmtMs(p?.totalMs), ort ? fmtMs(ort.totalMs) : '');
-      // 2T columns: over the same build's 1T column just before
-      row('2T over 1T', (p, i) => (PROFILE_COLUMNS[i].threads === 2 && p && runs[i - 1] ? fmtRatio(runs[i - 1]!.totalMs / p.totalMs) : ''));
     }
   }
   return [
@@ -750,7 +748,7 @@ function profileSection(data: RunData): string {
     '',
     "Package stages: the steps its forward pass reports to the profile hook (globalThis[Symbol.for('linformer-wasm.profile')]), summed by stage, " +
       `medians of the passes of one process per column (${passRange(data.profile)} passes${data.meta.quick ? ', --quick' : `: at least 7, or 3 where a pass takes seconds, and more until they fill about ${PROFILE_BUDGET_MS / 1000} s`}); ` +
-      "the 2T over 1T row divides medians of two processes run one after the other, so it moves with the machine more than the two-thread table of the main run, whose instances are timed in turn in one process; " +
+      "each column comes from a process of its own, run one after the other, so no speed-up is taken between them (on a shared machine, two processes seconds apart can differ in speed by tens of percent): the two-thread table of the main run times its 1T and 2T instances in turn in one process; " +
       "'other' is the pass minus all its steps. Where its Linformer projects the inputs along the sequence first, that step also holds the k and v in-projections (on k rows). " +
       'Serial: the pass minus the steps that ran on two threads or more (at 1 thread: minus the steps the pool would split, all but copy in and copy out), as a share of the pass. ' +
       'Busy per thread: the time each thread computed in the steps, the caller first. ' +
