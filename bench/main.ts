@@ -186,7 +186,7 @@ function runJob(job: Job, execArgv: string[], execPath: string, onProgress: (tex
     });
     let settled = false;
     let reaper: NodeJS.Timeout | undefined;
-    const settle = () => {
+    const answered = () => {
       settled = true;
       // Its answer is in: a process that then does not exit is ended (Node's
       // exit can deadlock on a background compile: nodejs/node#54918).
@@ -195,10 +195,10 @@ function runJob(job: Job, execArgv: string[], execPath: string, onProgress: (tex
     child.on('message', (msg: WorkerMessage) => {
       if (msg.type === 'progress') onProgress(msg.text);
       else if (msg.type === 'result') {
-        settle();
+        answered();
         resolve(msg.result);
       } else {
-        settle();
+        answered();
         reject(new Error(msg.message));
       }
     });

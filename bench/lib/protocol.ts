@@ -222,8 +222,8 @@ export interface ProfileResult {
   build: string;
   /** Threads in use (backendInfo().threads). */
   threads: number;
-  /** Passes the medians are of. */
-  passes: number;
+  /** Passes the medians are of (absent from the files of runs before it was recorded). */
+  passes?: number;
   /** Median of the whole forward pass, as the package's profile hook reports it. */
   totalMs: number;
   /** Median per stage (the hook's steps summed by stage); 'other' is the rest of the pass. */
