@@ -819,7 +819,8 @@ function loadCall(plan: LoadPlan, mods: Modules): Call {
       }
     } else if (d.at === 'extraKey') {
       const key = d.form;
-      if (entries.has(key)) continue;
+      // a key of this module is not extra, even when another defect removed it: adding it back would repair the dict
+      if (key in fresh || entries.has(key)) continue;
       const shape = key.startsWith('bias') ? [1, 1, cfg.embedDim] : [2, 2];
       entries.set(key, randn(rng, shape));
       args.push({ name: key, verdict: 'invalid' });
