@@ -78,11 +78,25 @@ function stepsFor(node, { runtime }) {
   return steps;
 }
 
+// No step takes more than a few minutes; one that hangs (a stuck process
+// exit, nodejs/node#54918) is killed and fails the suite instead of
+// running until CI's limit.
+const STEP_TIMEOUT_MS = 15 * 60_000;
+
 function run(label, node, step) {
   console.log(`\n== ${label}: ${node} ${step.args.join(' ')}`);
   const started = Date.now();
-  const { status } = spawnSync(node, step.args, { stdio: 'inherit', env: { ...process.env, ...step.env } });
+  const { status, error } = spawnSync(node, step.args, {
+    stdio: 'inherit',
+    env: { ...process.env, ...step.env },
+    timeout: STEP_TIMEOUT_MS,
+    killSignal: 'SIGKILL',
+  });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (error?.code === 'ETIMEDOUT') {
+    console.error(`== ${label} timed out: killed after ${seconds} s`);
+    process.exit(1);
+  }
   if (status !== 0) {
     console.error(`== ${label} failed (exit ${status}) after ${seconds} s`);
     process.exit(status ?? 1);
