@@ -797,6 +797,14 @@ describe("sizes past wasm's 4 GiB: a RangeError before allocating", () => {
     withModule(LIN, () => {});
   });
 
+  it("constructors: per-head LinearMultiheadAttention with numHeads·projK·seqLen past 4 GiB is a RangeError naming numHeads, projK and seqLen", () => {
+    const before = memoryUsage();
+    const options = { paramSharing: 'per-head', seqLen: 64, projK: 32 } as const;
+    expectError(() => new LinearMultiheadAttention(2 ** 20, 2 ** 20, options), RangeError, ['numHeads', 'projK', 'seqLen', '4 GiB'], 'per-head E and F');
+    assert.deepEqual(memoryUsage(), before);
+    withModule(LIN, () => {});
+  });
+
   it('the 4 GiB error names the inputs and their shapes (forward: query, key; ops: a, b / x, weight)', () => {
     withModule(MHA, (m) => {
       const q = randn(new Rng(4), [16384, 1, 16]);

@@ -154,7 +154,7 @@ export class LinearMultiheadAttention extends AttentionBase {
     const projBytes = matrices * (perHead ? numHeads : 1) * projK * seqLen * 4;
     getHeap().checkFits(
       projBytes,
-      `LinearMultiheadAttention: ${matrices} sequence projection(s) of (${perHead ? `${numHeads}, ` : ''}projK ${projK}, seqLen ${seqLen})`,
+      `LinearMultiheadAttention: ${matrices} sequence projection(s) of (${perHead ? `numHeads ${numHeads}, ` : ''}projK ${projK}, seqLen ${seqLen})`,
     );
     const E = embedDim;
     const augmented = (features: number) => (perHead ? 0 : packedSize(features + 2, E) * 4);
