@@ -1227,8 +1227,10 @@ function matmulCall(plan: MatmulPlan, _mods: Modules): Call {
   const related = ['a', 'b', 'out'];
   for (const d of plan.defects) {
     if (d.at === 'a' || (d.at === 'b' && !plan.prepacked)) {
-      // a's K two larger, b's three: two wrong shapes never fit each other
-      const reshape = d.at === 'a' ? wider : madeFor ? (dims: number[]) => [dims[0], dims[1] + 3] : (dims: number[]) => [dims[0] + 3, dims[1]];
+      // a's K two larger; every axis of b K + 3 or more, so that b fits a read
+      // either way round (a transposeB defect may flip it), and neither of two wrong shapes fits the other
+      const bWrong = (dims: number[]) => dims.map((n) => n + plan.K + 3);
+      const reshape = d.at === 'a' ? wider : bWrong;
       const built = tensorArg(d.form as TensorForm, d.variant, d.at === 'a' ? a : b, rng, floatWrongTypes, reshape);
       values[d.at] = built.value;
       readings[d.at] = built.readings as AnyTensor[];
