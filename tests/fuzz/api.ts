@@ -1227,10 +1227,12 @@ function matmulCall(plan: MatmulPlan, _mods: Modules): Call {
   const related = ['a', 'b', 'out'];
   for (const d of plan.defects) {
     if (d.at === 'a' || (d.at === 'b' && !plan.prepacked)) {
-      // a's K two larger; every axis of b K + 3 or more, so that b fits a read
-      // either way round (a transposeB defect may flip it), and neither of two wrong shapes fits the other
-      const bWrong = (dims: number[]) => dims.map((n) => n + plan.K + 3);
-      const reshape = d.at === 'a' ? wider : bWrong;
+      // a's K past K and N, every axis of b past that: no wrong shape fits b read
+      // either way round (a transposeB defect may flip it), nor another wrong shape
+      const past = plan.K + plan.N + 2;
+      const aWrong = (dims: number[]) => [dims[0], past];
+      const bWrong = (dims: number[]) => dims.map((n) => n + past + 1);
+      const reshape = d.at === 'a' ? aWrong : bWrong;
       const built = tensorArg(d.form as TensorForm, d.variant, d.at === 'a' ? a : b, rng, floatWrongTypes, reshape);
       values[d.at] = built.value;
       readings[d.at] = built.readings as AnyTensor[];
